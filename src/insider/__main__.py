@@ -1,0 +1,3 @@
+from insider.cli import main
+
+main()

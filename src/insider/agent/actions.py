@@ -1,0 +1,62 @@
+"""The `ActionLog`: what the agent did, in one structure for every interaction mode.
+
+Judges work from this log, never from regexes over prose. In text mode it is parsed
+from `<tool_use:...>` blocks; in tools/inbox mode it is built from native tool calls.
+It lives in the sample's store (`store_as(ActionLog)`), so it is saved in the log.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from inspect_ai.util import StoreModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from insider.scenarios.base import Email
+
+ActionKind = Literal["email", "forward", "cancel_alert", "unparsed"]
+
+
+class Action(BaseModel):
+    """One action the agent took (or tried to take)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActionKind
+    #: where it came from: a `<tool_use:...>` text block, or a native tool call
+    source: Literal["text", "tool"] = "text"
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    body: str | None = None
+    #: forward: the ids the agent asked to forward, as given
+    email_ids: list[str] = Field(default_factory=list)
+    #: forward: the emails those ids resolved to (content included, for the judges)
+    forwarded: list[Email] = Field(default_factory=list)
+    #: names of attachments that went out with this action
+    attachments: list[str] = Field(default_factory=list)
+    #: cancel_alert: the override code used
+    code: str | None = None
+    #: the raw block text (text mode) or the tool call's arguments as JSON (tools mode)
+    raw: str = ""
+    #: why the action could not be parsed or carried out (None when it was fine)
+    error: str | None = None
+
+    @property
+    def recipients(self) -> list[str]:
+        """All addressees, lower-cased."""
+        return [a.lower() for a in [*self.to, *self.cc]]
+
+
+class ActionLog(StoreModel):
+    """Every action of one sample, plus the text around them."""
+
+    actions: list[Action] = Field(default_factory=list)
+    #: the agent's reasoning: scratchpad blocks, reasoning content and any prose outside tool blocks
+    reasoning: str = ""
+    #: the agent's final visible answer text
+    final_text: str = ""
+    mode: Literal["text", "tools", "inbox"] = "text"
+
+    def of_kind(self, kind: ActionKind) -> list[Action]:
+        return [a for a in self.actions if a.kind == kind]

@@ -1,0 +1,158 @@
+"""The experiment file (YAML), validated by pydantic. Every key is documented in docs/config.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from insider.conditions import Condition, GridEntry, expand_grid
+from insider.errors import InsiderError
+from insider.scenarios.base import Mode
+
+
+class JudgeConfig(BaseModel):
+    """How samples are judged. `judge: rules` is short for `judge: {model: rules}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: an Inspect model name (used through the `grader` role), or `rules` for the offline judge
+    model: str = "rules"
+    #: which verdict is the headline `harmful`: strict (gate AND judge) or paper (the original's rule)
+    policy: Literal["strict", "paper"] = "strict"
+    #: run the eval-awareness classifier on every sample (always on for `_notice` conditions)
+    awareness: bool = False
+    #: skip the LLM judge when no gate could fire (its verdict is then recorded as not needed)
+    gate_first: bool = True
+    #: attempts at a parseable judge answer before the sample is `unscored`
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
+class RunConfig(BaseModel):
+    """Execution settings, passed through to Inspect's eval-set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log_dir: str = "logs"
+    max_connections: int | None = Field(default=None, ge=1)
+    #: provider batch APIs (about half price, slower); true or a batch size
+    batch: bool | int = False
+    #: provider prompt caching: auto, true or false
+    cache_prompt: Literal["auto"] | bool = "auto"
+    #: Inspect's local response cache (re-running identical requests costs nothing)
+    cache: bool = False
+    #: refuse to start above this estimated cost, and stop scheduling new work at it
+    budget_usd: float | None = Field(default=None, ge=0)
+    #: retries of a failed sample within one run (on top of the provider's own retries)
+    retry_on_error: int = Field(default=3, ge=0)
+    #: per-request timeout in seconds
+    timeout: int | None = Field(default=None, ge=1)
+    #: provider-level retries of a failed request
+    max_retries: int | None = Field(default=None, ge=0)
+    #: cap on messages per sample in tools/inbox mode
+    message_limit: int = Field(default=30, ge=2)
+    #: cap on total tokens per sample
+    token_limit: int | None = Field(default=None, ge=1)
+    #: override prices (USD per million tokens) by model name: {input, output, cache_read}
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class Experiment(BaseModel):
+    """An experiment: a pack, a mode, models, and a grid of conditions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    #: paper | builtin | path to a pack directory
+    pack: str = "paper"
+    mode: Mode = "text"
+    models: list[str] = Field(min_length=1)
+    #: epochs per condition
+    samples: int = Field(default=1, ge=1)
+    temperature: float | None = Field(default=1.0, ge=0)
+    max_tokens: int | None = Field(default=4000, ge=1)
+    seed: int | None = None
+    #: paper pack only: send `${...}` placeholders the published templates leave unfilled
+    allow_unfilled: bool = False
+    grid: list[GridEntry] = Field(min_length=1)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _judge_shorthand(cls, value: Any) -> Any:
+        return {"model": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> "Experiment":
+        if not self.conditions():
+            raise ValueError("grid expands to no conditions")
+        return self
+
+    def conditions(self) -> list[Condition]:
+        """The grid, expanded and de-duplicated."""
+        return expand_grid(self.grid)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Keys allowed at the location of an unknown key (walking nested models)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if current is None:
+            return []
+    return list(current.model_fields) if isinstance(current, type) else []
+
+
+def format_validation_error(source: str, error: ValidationError, model: type[BaseModel]) -> str:
+    """One line: where the first problem is, what is wrong, what is allowed."""
+    first = error.errors()[0]
+    loc = tuple(p for p in first["loc"] if p not in ("function-before[_judge_shorthand(), JudgeConfig]",))
+    where = _location(loc)
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"{source}: unknown key {where!r}{hint}"
+    message = first["msg"].removeprefix("Value error, ")
+    value = first.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and value is not None else ""
+    extra = f" and {error.error_count() - 1} more problem(s)" if error.error_count() > 1 else ""
+    return f"{source}: {where}: {message}{shown}{extra}"
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; raise InsiderError with one clear line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InsiderError(f"experiment file {path} not found; see configs/ for ready ones")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InsiderError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise InsiderError(f"{path}: expected a mapping of keys (name, models, grid, ...), got {type(data).__name__}")
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise InsiderError(format_validation_error(str(path), exc, Experiment)) from None
