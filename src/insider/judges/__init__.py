@@ -1,0 +1,1 @@
+"""Judges: gates over the ActionLog, LLM and rules judges, policies, awareness, validation."""
