@@ -8,6 +8,7 @@ from importlib.resources import files
 from typing import Mapping
 
 import yaml
+from inspect_ai.model import ModelUsage
 from pydantic import BaseModel, ConfigDict
 
 
@@ -20,11 +21,17 @@ class Price(BaseModel):
     output: float
     cache_read: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0) -> float:
-        """Dollars for one call; cached input tokens are billed at the cache-read rate."""
+    def cost(
+        self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0, cache_write_tokens: int = 0
+    ) -> float:
+        """Dollars for one call.
+
+        Token counts follow Inspect's `ModelUsage`: `input_tokens` excludes cached tokens;
+        cache reads are billed at the cache-read rate, cache writes at the input rate.
+        """
         cache_rate = self.input if self.cache_read is None else self.cache_read
-        uncached = max(input_tokens - cache_read_tokens, 0)
-        return (uncached * self.input + cache_read_tokens * cache_rate + output_tokens * self.output) / 1e6
+        full_rate = (input_tokens + cache_write_tokens) * self.input
+        return (full_rate + cache_read_tokens * cache_rate + output_tokens * self.output) / 1e6
 
 
 class _Row(Price):
@@ -67,13 +74,30 @@ def cost_usd(
     input_tokens: int,
     output_tokens: int,
     cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
     *,
     batch: bool = False,
     overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> float | None:
-    """Dollars for a call, or None when the model has no known price."""
+    """Dollars for a call, or None when the model has no known price.
+
+    `input_tokens` excludes cached tokens, as in Inspect's `ModelUsage`.
+    """
     price = price_for(model, overrides)
     if price is None:
         return None
-    cost = price.cost(input_tokens, output_tokens, cache_read_tokens)
+    cost = price.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
     return cost * batch_discount(model) if batch else cost
+
+
+def usage_cost(model: str, usage: ModelUsage, *, batch: bool = False, overrides: Mapping[str, Mapping[str, float]] | None = None) -> float | None:
+    """Dollars for an Inspect `ModelUsage` (None when the model has no known price)."""
+    return cost_usd(
+        model,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.input_tokens_cache_read or 0,
+        usage.input_tokens_cache_write or 0,
+        batch=batch,
+        overrides=overrides,
+    )
