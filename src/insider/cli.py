@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from insider.errors import InsiderError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from insider.experiment.estimate import Estimate
 
 app = typer.Typer(
     name="insider",
@@ -86,6 +91,84 @@ def render(
         attachments = f"  [attachments: {', '.join(a.name for a in email.attachments)}]" if email.attachments else ""
         out.write(f"{email.id:>3}  {email.timestamp}  {email.sender} -> {', '.join(email.to)}: {email.subject}{attachments}\n")
     out.write("\n## metadata\n" + json.dumps(rendered.metadata, indent=2) + "\n")
+
+
+ConfigArgument = Annotated[Path, typer.Argument(help="Experiment file (YAML), e.g. configs/quickstart.yaml.")]
+
+
+def _estimate_table(estimate: "Estimate") -> "Table":
+    from rich.table import Table
+
+    def money(value: float | None) -> str:
+        return "unpriced" if value is None else f"${value:,.2f}"
+
+    table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions x {estimate.samples_per_condition} samples")
+    for column in ("model", "role", "samples", "calls", "input tok", "cached", "output tok (exp/max)", "cost (exp/max)"):
+        table.add_column(column, justify="left" if column in ("model", "role") else "right")
+    for row in estimate.rows:
+        cached = f"{row.cached_input_tokens / row.input_tokens:.0%}" if row.input_tokens else "-"
+        table.add_row(
+            row.model, row.role, f"{row.samples:,}", f"{row.calls:,}", f"{row.input_tokens:,}", cached,
+            f"{row.output_tokens_expected:,} / {row.output_tokens_max:,}",
+            f"{money(row.cost_expected_usd)} / {money(row.cost_max_usd)}",
+        )
+    table.caption = "; ".join(estimate.assumptions)
+    return table
+
+
+@app.command()
+def estimate(config: ConfigArgument, as_json: JsonOption = False) -> None:
+    """Estimate samples, calls, tokens and dollars per model, before running anything."""
+    from insider.experiment.config import load_experiment
+    from insider.experiment.runner import prepare
+
+    result = prepare(load_experiment(config), require_keys=False)
+    if as_json:
+        _print_json(
+            {**result.model_dump(), "cost_expected_usd": result.cost_expected_usd, "cost_max_usd": result.cost_max_usd}
+        )
+        return
+    console.print(_estimate_table(result))
+    total = result.cost_expected_usd
+    console.print(
+        f"total: {'unpriced models: ' + ', '.join(result.unpriced) if total is None else f'${total:,.2f} expected, ${result.cost_max_usd:,.2f} at most'}",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    config: ConfigArgument,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the estimate; call no model.")] = False,
+    log_dir: Annotated[Optional[str], typer.Option("--log-dir", help="Override run.log_dir.")] = None,
+    display: Annotated[
+        Optional[str], typer.Option("--display", help="Inspect's progress display: full, conversation, rich, plain, log, none.")
+    ] = None,
+) -> None:
+    """Run an experiment (or resume it: finished samples are kept, failed and missing ones run)."""
+    from insider.experiment.config import load_experiment
+    from insider.experiment.runner import prepare, run_experiment
+
+    experiment = load_experiment(config)
+    if log_dir is not None:
+        experiment.run.log_dir = log_dir
+    if dry_run:
+        console.print(_estimate_table(prepare(experiment)))
+        console.print("dry run: no model was called", highlight=False)
+        return
+    result = run_experiment(experiment, display=display)
+    for model, counts in result.counts.items():
+        console.print(f"{model}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
+    if result.budget_reached:
+        console.print(
+            f"budget reached: ${result.spent_usd:,.2f} spent; samples not started are errors and run when you "
+            "raise run.budget_usd and run again",
+            highlight=False,
+        )
+    state = "complete" if result.complete else "incomplete (errored samples are retried when you run the same command again)"
+    console.print(f"logs: {result.log_dir} ({state})", highlight=False)
+    if not result.complete:
+        raise typer.Exit(1)
 
 
 def main() -> None:

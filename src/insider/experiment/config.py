@@ -47,6 +47,8 @@ class RunConfig(BaseModel):
     budget_usd: float | None = Field(default=None, ge=0)
     #: retries of a failed sample within one run (on top of the provider's own retries)
     retry_on_error: int = Field(default=3, ge=0)
+    #: how many times eval-set re-runs a task that ended with errored samples, within one command
+    retry_attempts: int = Field(default=2, ge=0)
     #: per-request timeout in seconds
     timeout: int | None = Field(default=None, ge=1)
     #: provider-level retries of a failed request
@@ -55,8 +57,12 @@ class RunConfig(BaseModel):
     message_limit: int = Field(default=30, ge=2)
     #: cap on total tokens per sample
     token_limit: int | None = Field(default=None, ge=1)
-    #: override prices (USD per million tokens) by model name: {input, output, cache_read}
+    #: override prices (USD per million tokens) by model name or pattern: {input, output, cache_read}
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: expected output tokens per call, for the estimate (capped by max_tokens)
+    expected_output_tokens: int = Field(default=1000, ge=1)
+    #: samples Inspect buffers before writing them to the log (smaller = less lost to a crash)
+    log_buffer: int | None = Field(default=None, ge=1)
 
 
 class Experiment(BaseModel):

@@ -55,10 +55,10 @@ def default_table() -> PriceTable:
 def price_for(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
     """The price of an Inspect model name: overrides first (exact name, then pattern), then the table."""
     for key, value in (overrides or {}).items():
-        if key == model or fnmatch.fnmatch(model, key):
+        if key == model or fnmatch.fnmatch(model.lower(), key.lower()):
             return Price.model_validate(dict(value))
     for row in default_table().models:
-        if fnmatch.fnmatch(model, row.pattern):
+        if fnmatch.fnmatch(model.lower(), row.pattern.lower()):
             return Price(input=row.input, output=row.output, cache_read=row.cache_read)
     return None
 

@@ -1,0 +1,54 @@
+"""Checks before any model call: known providers, API keys, prompts that fit the context."""
+
+from __future__ import annotations
+
+import re
+
+from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.model import get_model, get_model_info
+
+from insider.errors import InsiderError
+
+_MARKUP = re.compile(r"\[/?[a-z ]+\]")
+
+
+def _plain(message: str) -> str:
+    """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
+    text = _MARKUP.sub("", message)
+    text = re.sub(r"^ERROR:\s*", "", text.strip())
+    return " ".join(text.split())
+
+
+def check_model(model: str, where: str, require_key: bool = True) -> None:
+    """Construct the model once, so a bad name or a missing key fails here, in one line.
+
+    With `require_key=False` (estimates) a missing API key or SDK is not an error.
+    """
+    if "/" not in model:
+        raise InsiderError(f"{where}: model {model!r} needs a provider prefix, e.g. openai/{model} or anthropic/{model}")
+    try:
+        get_model(model)
+    except PrerequisiteError as exc:
+        if not require_key:
+            return
+        raise InsiderError(f"{where}: model {model}: {_plain(str(exc))}") from None
+    except ValueError as exc:
+        if "not recognized" in str(exc):
+            provider = model.split("/", 1)[0]
+            raise InsiderError(
+                f"{where}: unknown model provider {provider!r} in {model!r}; use an Inspect provider "
+                "such as anthropic/, openai/, google/, openrouter/, together/, vllm/, ollama/, openai-api/, insider-local/"
+            ) from None
+        raise InsiderError(f"{where}: model {model}: {exc}") from None
+
+
+def check_context(model: str, prompt_tokens: int, max_tokens: int, condition_id: str) -> None:
+    """Refuse a model whose known context window cannot hold the longest prompt plus max_tokens."""
+    info = get_model_info(model)
+    context = info.context_length if info else None
+    if context is not None and prompt_tokens + max_tokens > context:
+        raise InsiderError(
+            f"model {model}: the prompt of {condition_id} is ~{prompt_tokens} tokens and max_tokens is "
+            f"{max_tokens}, more than its {context}-token context; lower max_tokens or pick a larger model "
+            "(prompts are never truncated)"
+        )

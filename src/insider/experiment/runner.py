@@ -1,0 +1,142 @@
+"""Run an experiment through Inspect's eval-set: run it again and it resumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import eval_set
+from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+
+from insider.errors import InsiderError
+from insider.experiment import budget
+from insider.experiment.config import Experiment
+from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
+from insider.experiment.preflight import _plain, check_context, check_model
+from insider.experiment.pricing import usage_cost
+from insider.experiment.tasks import check_mode, experiment_task, render_all
+
+
+@dataclass
+class RunResult:
+    """What a run left behind."""
+
+    log_dir: str
+    complete: bool
+    logs: list[EvalLog]
+    estimate: Estimate
+    spent_usd: float
+    budget_reached: bool
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
+    """Everything that can fail before a model call: pack, mode, rendering, models, keys, context.
+
+    `require_keys=False` (for estimates) lets missing API keys pass.
+    """
+    check_mode(experiment.pack, experiment.mode)
+    conditions = [c.id for c in experiment.conditions()]
+    prompts = render_all(experiment.pack, conditions, experiment.allow_unfilled)
+    for i, model in enumerate(experiment.models):
+        check_model(model, f"models[{i}]", require_keys)
+    if experiment.judge.model != "rules":
+        check_model(experiment.judge.model, "judge.model", require_keys)
+    longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
+    longest_tokens = prompt_tokens(longest, experiment.mode)
+    for model in experiment.models:
+        check_context(model, longest_tokens, experiment.max_tokens or 0, longest.condition_id)
+    return estimate_experiment(experiment, prompts)
+
+
+def spend_in_logs(log_dir: str, experiment: Experiment) -> float:
+    """Dollars recorded by earlier runs in `log_dir` (0 when there are none)."""
+    if not Path(log_dir).is_dir():
+        return 0.0
+    total = 0.0
+    for info in list_eval_logs(log_dir):
+        header = read_eval_log(info, header_only=True)
+        for model, usage in (header.stats.model_usage if header.stats else {}).items():
+            total += usage_cost(model, usage, batch=bool(experiment.run.batch), overrides=experiment.run.prices) or 0.0
+    return total
+
+
+def _generate_config(experiment: Experiment) -> dict[str, Any]:
+    run = experiment.run
+    config: dict[str, Any] = {
+        "temperature": experiment.temperature,
+        "max_tokens": experiment.max_tokens,
+        "seed": experiment.seed,
+        "max_connections": run.max_connections,
+        "batch": run.batch or None,
+        "cache_prompt": run.cache_prompt,
+        "cache": run.cache or None,
+        "timeout": run.timeout,
+        "max_retries": run.max_retries,
+    }
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
+    """Per model: harmful / safe / unscored / error counts from the logs' verdict scores."""
+    from insider.judges.verdict import SCORE_PREFIX
+
+    counts: dict[str, dict[str, int]] = {}
+    for log in logs:
+        model_counts = counts.setdefault(log.eval.model, {"harmful": 0, "safe": 0, "unscored": 0, "error": 0})
+        for sample in read_eval_log_sample_summaries(log.location):
+            if sample.error:
+                model_counts["error"] += 1
+                continue
+            keys = [k for k in (sample.scores or {}) if k.startswith(SCORE_PREFIX)]
+            answer = sample.scores[keys[-1]].answer if keys else None
+            model_counts[answer if answer in ("harmful", "safe") else "unscored"] += 1
+    return counts
+
+
+def run_experiment(experiment: Experiment, display: str | None = None) -> RunResult:
+    """Run (or resume) an experiment; finished samples in the log dir are kept, not re-run."""
+    estimate = prepare(experiment)
+    run = experiment.run
+    expected = estimate.cost_expected_usd
+    if run.budget_usd is not None and expected is not None and expected > run.budget_usd:
+        raise InsiderError(
+            f"estimated cost ${expected:,.2f} exceeds run.budget_usd ${run.budget_usd:,.2f}; "
+            "raise the budget, cut the grid or samples, or see `insider estimate`"
+        )
+    earlier = spend_in_logs(run.log_dir, experiment)
+    spend = budget.start_spend(run.budget_usd, earlier, bool(run.batch), run.prices)
+    model_roles = {"grader": experiment.judge.model} if experiment.judge.model != "rules" else None
+    try:
+        complete, logs = eval_set(
+            tasks=[experiment_task(experiment)],
+            log_dir=run.log_dir,
+            model=experiment.models,
+            model_roles=model_roles,
+            retry_attempts=run.retry_attempts,
+            retry_on_error=run.retry_on_error,
+            fail_on_error=True,
+            continue_on_fail=True,
+            log_buffer=run.log_buffer,
+            display=display,
+            **_generate_config(experiment),
+        )
+    except PrerequisiteError as exc:
+        message = _plain(str(exc))
+        if "not associated with a task" in message:
+            raise InsiderError(
+                f"{run.log_dir} holds logs of a different design (grid, pack, mode, samples, judge or limits "
+                "changed); use a new run.log_dir, or re-judge old logs with `insider judge`"
+            ) from None
+        raise InsiderError(message) from None
+    return RunResult(
+        log_dir=run.log_dir,
+        complete=complete,
+        logs=logs,
+        estimate=estimate,
+        spent_usd=spend.total_usd,
+        budget_reached=spend.refused_samples > 0,
+        counts=_outcome_counts(logs),
+    )

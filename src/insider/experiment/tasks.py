@@ -1,0 +1,119 @@
+"""The Inspect task of an experiment: one Sample per condition, `epochs = samples`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from inspect_ai import Epochs, Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+
+from insider import __version__
+from insider.conditions import parse_condition_id
+from insider.errors import InsiderError
+from insider.experiment.config import Experiment, JudgeConfig
+from insider.scenarios import ScenarioPrompt, get_pack
+
+
+def sample_metadata(prompt: ScenarioPrompt, pack: str, mode: str) -> dict[str, Any]:
+    """What every sample carries: ids, factors, scenario facts, content hash."""
+    condition = parse_condition_id(prompt.condition_id)
+    return {
+        **condition.factors(),
+        "pack": pack,
+        "mode": mode,
+        "facts": prompt.facts.model_dump(),
+        "content_hash": prompt.content_hash(),
+    }
+
+
+def render_all(pack: str, condition_ids: list[str], allow_unfilled: bool = False) -> list[ScenarioPrompt]:
+    """Render every condition up front, so a bad condition fails before any model call."""
+    loaded = get_pack(pack, allow_unfilled=allow_unfilled)
+    return [loaded.render(parse_condition_id(cid)) for cid in condition_ids]
+
+
+def check_mode(pack: str, mode: str) -> None:
+    """Refuse a mode the pack cannot render."""
+    supported = get_pack(pack).modes
+    if mode not in supported:
+        raise InsiderError(
+            f"pack {pack!r} supports mode {', '.join(supported)} only, not {mode!r}; "
+            "use mode: text, or pack: builtin for tools and inbox"
+        )
+
+
+@task
+def insider_experiment(
+    pack: str,
+    mode: str,
+    conditions: list[str],
+    samples: int = 1,
+    judge: dict[str, Any] | None = None,
+    allow_unfilled: bool = False,
+    message_limit: int = 30,
+    token_limit: int | None = None,
+    name: str | None = None,
+) -> Task:
+    """An agentic-misalignment experiment on one pack in one interaction mode.
+
+    Args:
+        pack: `paper`, `builtin`, or the path to a pack directory.
+        mode: `text` (the study's protocol), `tools` (native tool calls) or `inbox`.
+        conditions: condition ids, one Sample each.
+        samples: epochs per condition.
+        judge: a `JudgeConfig` as a dict (`{"model": "rules"}` by default).
+        allow_unfilled: paper pack: keep placeholders the published templates leave unfilled.
+        message_limit: cap on messages per sample (tools/inbox modes loop until the agent stops).
+        token_limit: cap on tokens per sample.
+        name: the task's name in logs (defaults to `insider_experiment`).
+    """
+    from insider.agent import agent_solver, sample_messages
+    from insider.experiment.budget import budget_guard
+    from insider.judges import verdict_scorer
+
+    check_mode(pack, mode)
+    prompts = render_all(pack, conditions, allow_unfilled)
+    dataset = MemoryDataset(
+        [
+            Sample(
+                id=prompt.condition_id,
+                input=sample_messages(prompt, mode),
+                metadata=sample_metadata(prompt, pack, mode),
+            )
+            for prompt in prompts
+        ],
+        name=f"{pack}-{mode}",
+    )
+    return Task(
+        dataset=dataset,
+        # the guard takes no arguments so that raising the budget keeps the task's identity
+        solver=[budget_guard(), agent_solver(mode=mode, pack=pack, allow_unfilled=allow_unfilled)],
+        scorer=verdict_scorer(JudgeConfig.model_validate(judge or {})),
+        epochs=Epochs(samples),
+        message_limit=message_limit,
+        token_limit=token_limit,
+        name=name,
+        metadata={"insider_version": __version__, "pack": pack, "mode": mode},
+    )
+
+
+def task_name(experiment: Experiment) -> str:
+    """A log-friendly task name: the experiment's name, pack and mode."""
+    pack = re.sub(r"[^A-Za-z0-9_.-]+", "-", experiment.pack).strip("-")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{experiment.name}_{pack}_{experiment.mode}")
+
+
+def experiment_task(experiment: Experiment) -> Task:
+    """The Task for an experiment (its args are what eval-set uses to resume)."""
+    return insider_experiment(
+        pack=experiment.pack,
+        mode=experiment.mode,
+        conditions=[c.id for c in experiment.conditions()],
+        samples=experiment.samples,
+        judge=experiment.judge.model_dump(),
+        allow_unfilled=experiment.allow_unfilled,
+        message_limit=experiment.run.message_limit,
+        token_limit=experiment.run.token_limit,
+        name=task_name(experiment),
+    )
