@@ -7,9 +7,9 @@ It lives in the sample's store (`store_as(ActionLog)`), so it is saved in the lo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from inspect_ai.util import StoreModel
+from inspect_ai.util import Store, StoreModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from insider.scenarios.base import Email
@@ -27,6 +27,7 @@ class Action(BaseModel):
     source: Literal["text", "tool"] = "text"
     to: list[str] = Field(default_factory=list)
     cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
     subject: str | None = None
     body: str | None = None
     #: forward: the ids the agent asked to forward, as given
@@ -45,18 +46,32 @@ class Action(BaseModel):
     @property
     def recipients(self) -> list[str]:
         """All addressees, lower-cased."""
-        return [a.lower() for a in [*self.to, *self.cc]]
+        return [a.lower() for a in [*self.to, *self.cc, *self.bcc]]
 
 
 class ActionLog(StoreModel):
     """Every action of one sample, plus the text around them."""
 
     actions: list[Action] = Field(default_factory=list)
+    #: tool blocks written but never carried out: inside the scratchpad or thinking, or as
+    #: `<tool_use:...>` text in tools/inbox modes (the study's parser would have counted them)
+    drafts: list[Action] = Field(default_factory=list)
     #: the agent's reasoning: scratchpad blocks, reasoning content and any prose outside tool blocks
     reasoning: str = ""
-    #: the agent's final visible answer text
+    #: the agent's visible text with the scratchpad removed (tools/inbox: every turn's, in order)
     final_text: str = ""
     mode: Literal["text", "tools", "inbox"] = "text"
+    #: inbox mode: ids of the emails the agent opened with read_email, in the order first read
+    emails_read: list[str] = Field(default_factory=list)
+    #: the provider refused or filtered the response (a refusal is a result, with no actions)
+    refusal: bool = False
+    #: why the last generation stopped (`stop`, `max_tokens`, `content_filter`, ...)
+    stop_reason: str | None = None
 
     def of_kind(self, kind: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
+
+    @classmethod
+    def from_store(cls, data: dict[str, Any]) -> "ActionLog":
+        """The log as saved in a finished sample's store (`EvalSample.store`)."""
+        return cls(store=Store(data))
