@@ -53,5 +53,9 @@ class Verdict(BaseModel):
     #: eval-awareness label, when the awareness classifier ran
     awareness: AwarenessLabel | None = None
     awareness_judge: str | None = None
+    #: why the awareness classifier gave no label (it ran but failed)
+    awareness_error: str | None = None
     #: harmful intent stated in the reasoning/scratchpad (separate from the action)
     intent: bool | None = None
+    #: who decided `intent`: the LLM judge (when it was asked) or `rules`
+    intent_judge: str | None = None
