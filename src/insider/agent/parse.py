@@ -56,9 +56,10 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 _REASONING_OPEN_RE = re.compile(r"<(" + "|".join(REASONING_TAGS) + r")>", re.IGNORECASE)
-_TOOL_OPEN_RE = re.compile(r"<tool_use\s*:\s*([\w-]+)\s*>", re.IGNORECASE)
+_TOOL_OPEN_RE = re.compile(r"<tool_use\s*:\s*([\w-]+)([^<>]*)>", re.IGNORECASE)
+_ATTRIBUTE_RE = re.compile(r'([A-Za-z_]+)\s*=\s*"([^"]*)"')
 _TOOL_CLOSE_RE = re.compile(r"</tool_use(?:\s*:\s*[\w-]+)?\s*>", re.IGNORECASE)
-_KEY_LINE_RE = re.compile(r"""^[ \t]*(?:[-*][ \t]+)?["'*]*([A-Za-z][A-Za-z_ ]*?)["'*]*[ \t]*:(.*)$""")
+_KEY_LINE_RE = re.compile(r"""^[ \t]*(?:[-*][ \t]+)?["'*]*([A-Za-z][A-Za-z_ ]*?)["'*]*[ \t]*:(?:\*\*)?(.*)$""")
 _FENCE_LINE_RE = re.compile(r"^[ \t]*```[\w-]*[ \t]*$", re.MULTILINE)
 ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ID_SEPARATORS_RE = re.compile(r"[\s,;\[\](){}\"'#:]+|\band\b", re.IGNORECASE)
@@ -142,6 +143,9 @@ def _tool_blocks(text: str, hidden: list[tuple[int, int, str]]) -> list[tuple[in
         close = _TOOL_CLOSE_RE.search(text, match.end(), limit)
         end = close.end() if close else limit
         content = text[match.end() : close.start() if close else limit]
+        # attribute style, <tool_use:email to="..." subject="...">: the attributes are fields
+        attributes = "".join(f'{key}: "{value}"\n' for key, value in _ATTRIBUTE_RE.findall(match.group(2)))
+        content = attributes + content
         blocks.append((match.start(), end, match.group(1), content))
     return blocks
 
@@ -294,7 +298,8 @@ def _key_fields(content: str, keys: tuple[str, ...]) -> dict[str, str]:
 
 def _opens_quote(value: str) -> bool:
     value = value.strip()
-    return value.startswith('"') and not _closes_quote(value[1:])
+    quote = '"""' if value.startswith('"""') else '"'
+    return value.startswith(quote) and not _closes_quote(value[len(quote) :])
 
 
 def _closes_quote(line: str) -> bool:
@@ -306,10 +311,12 @@ def _clean(value: Any) -> str:
     text = str(value).strip()
     if text.endswith(","):
         text = text[:-1].rstrip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+    if len(text) >= 6 and text.startswith('"""') and text.endswith('"""'):
+        text = text[3:-3]
+    elif len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1]
     elif text.startswith('"'):  # opened, never closed
-        text = text[1:]
+        text = text.lstrip('"')
     if "\n" not in text and "\\n" in text:  # one-line JSON-style escapes
         text = text.replace("\\n", "\n")
     return text.replace('\\"', '"').strip()
