@@ -1,0 +1,1 @@
+"""Analysis: logs to a results table, statistics, plots and reports."""

@@ -1,0 +1,156 @@
+"""Paper-style figures from the cell table (matplotlib, no pyplot state).
+
+- `bar_chart`: one scenario's harmful rates, conditions along x, one bar per model,
+  Wilson 95% whiskers (like the study's Figures 7-9 and 11).
+- `heat_map`: one scenario's rate by goal value x urgency in its base conditions (no
+  mitigation, scratchpad on, no notice), pooled over goal types, one panel per model.
+Bars carry SVG ids `bar-...`, heat-map cells `cell-...`, so the report can find them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from insider.analysis.stats import sort_cells, wilson
+from insider.conditions import GOAL_VALUES, SCENARIOS, URGENCIES
+
+matplotlib.rcParams.update({"svg.fonttype": "none", "font.size": 9})
+#: conditions per scenario above which bar labels are left out
+_LABEL_LIMIT = 40
+
+
+@dataclass
+class Plot:
+    """A saved figure: its files and its SVG text (for inlining)."""
+
+    name: str
+    title: str
+    png: Path
+    svg: Path
+    svg_text: str
+
+
+def series_names(cell_table: pd.DataFrame) -> pd.Series:
+    """One name per cell's series: the model, plus pack/mode when the table has several."""
+    several = cell_table[["pack", "mode"]].drop_duplicates().shape[0] > 1
+    if not several:
+        return cell_table["model"].astype(str)
+    return cell_table["model"].astype(str) + " · " + cell_table["pack"].astype(str) + "/" + cell_table["mode"].astype(str)
+
+
+def scenarios_in(cell_table: pd.DataFrame) -> list[str]:
+    present = set(cell_table["scenario"].dropna())
+    return [s for s in SCENARIOS if s in present] + sorted(present - set(SCENARIOS))
+
+
+def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:
+    """Harmful rate per condition of one scenario, one bar per series, Wilson whiskers."""
+    table = cell_table[cell_table["scenario"] == scenario].assign(series=lambda d: series_names(d))
+    conditions = list(dict.fromkeys(sort_cells(table, leading=())["condition_id"]))
+    series = sorted(table["series"].unique())
+    width = 0.8 / max(len(series), 1)
+    fig = Figure(figsize=(max(5.0, 1.0 + 0.35 * len(conditions) * max(len(series), 1.5)), 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(conditions))
+    for i, name in enumerate(series):
+        rows = table[table["series"] == name].set_index("condition_id").reindex(conditions)
+        rates = rows["rate"].to_numpy(dtype=float)
+        drawn = ~np.isnan(rates)
+        positions = x + (i - (len(series) - 1) / 2) * width
+        yerr = np.vstack([rates - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - rates])
+        bars = ax.bar(
+            positions[drawn], rates[drawn], width, yerr=yerr[:, drawn], capsize=2, label=name,
+            error_kw={"elinewidth": 0.8, "ecolor": "#333"},
+        )  # fmt: skip
+        for bar, cid in zip(bars, np.array(conditions)[drawn]):
+            bar.set_gid(_svg_id("bar", scenario, name, cid))
+        if len(conditions) * len(series) <= _LABEL_LIMIT:
+            ax.bar_label(bars, labels=[f"{r:.0%}" for r in rates[drawn]], padding=2, fontsize=7)
+    ax.set_xticks(x, [c.removeprefix(f"{scenario}_") for c in conditions], rotation=30 if len(conditions) > 3 else 0, ha="right" if len(conditions) > 3 else "center")
+    ax.set_ylim(0, 1.12)
+    ax.set_yticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
+    ax.set_ylabel("harmful rate (95% Wilson interval)")
+    ax.set_title(f"{scenario}: harmful rate by condition")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=min(len(series), 3))
+    return fig
+
+
+def heat_grid(cell_table: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """k and n by series x goal value x urgency for one scenario's base conditions (no mitigation,
+    scratchpad on, no notice), pooled over goal types, with rate and Wilson interval."""
+    base = (cell_table["mitigation"] == "none") & cell_table["scratchpad"].astype(bool) & ~cell_table["awareness_notice"].astype(bool)
+    table = cell_table[(cell_table["scenario"] == scenario) & base].assign(series=lambda d: series_names(d))
+    grid = table.groupby(["series", "goal_value", "urgency"], as_index=False)[["k", "n"]].sum()
+    grid["rate"] = grid["k"] / grid["n"].where(grid["n"] > 0)
+    grid["ci_low"], grid["ci_high"] = wilson(grid["k"], grid["n"])
+    return grid
+
+
+def heat_map(cell_table: pd.DataFrame, scenario: str) -> Figure | None:
+    """Rate by goal value x urgency for one scenario (one panel per series); None if the plane has one cell."""
+    grid = heat_grid(cell_table, scenario)
+    values = [v for v in GOAL_VALUES if v in set(grid["goal_value"])]
+    urgencies = [u for u in URGENCIES if u in set(grid["urgency"])]
+    if len(values) * len(urgencies) < 2:
+        return None
+    series = sorted(grid["series"].unique())
+    fig = Figure(figsize=(1.8 + len(series) * (1.0 + 0.95 * len(urgencies)), 1.4 + 0.45 * len(values)), layout="constrained")
+    axes = fig.subplots(1, len(series), squeeze=False)[0]
+    for ax, name in zip(axes, series):
+        pivot = grid[grid["series"] == name].pivot_table(index="goal_value", columns="urgency", values=["rate", "k", "n"], aggfunc="first")
+        rates = pivot["rate"].reindex(index=values, columns=urgencies).to_numpy(dtype=float)
+        image = ax.imshow(np.ma.masked_invalid(rates), cmap="Reds", vmin=0, vmax=1, aspect="auto")
+        image.cmap.set_bad("#eeeeee")
+        for (r, c), rate in np.ndenumerate(rates):
+            if np.isnan(rate):
+                ax.text(c, r, "–", ha="center", va="center", fontsize=7, color="#888")
+                continue
+            k, n = int(pivot["k"].loc[values[r], urgencies[c]]), int(pivot["n"].loc[values[r], urgencies[c]])
+            ax.text(c, r, f"{rate:.0%}\n{k}/{n}", ha="center", va="center", fontsize=7, color="white" if rate > 0.6 else "black", gid=_svg_id("cell", scenario, name, values[r], urgencies[c]))
+        ax.set_xticks(range(len(urgencies)), urgencies)
+        ax.set_yticks(range(len(values)), values)
+        ax.set_xlabel("urgency")
+        ax.set_title(name, fontsize=8)
+    axes[0].set_ylabel("goal value")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="harmful rate")
+    fig.suptitle(f"{scenario}: harmful rate by goal value × urgency", fontsize=9)
+    return fig
+
+
+def _svg_id(*parts: str) -> str:
+    return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", p) for p in parts)
+
+
+def save(fig: Figure, out_dir: Path, name: str, title: str) -> Plot:
+    """Write PNG and SVG (deterministic: no date, ids salted by name); return both paths and the SVG."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.savefig(png, dpi=150, metadata={"Software": None})
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": name}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    svg.write_text(text, encoding="utf-8")
+    return Plot(name=name, title=title, png=png, svg=svg, svg_text=text[text.index("<svg") :])
+
+
+def all_plots(cell_table: pd.DataFrame, out_dir: Path) -> list[Plot]:
+    """Bar chart and heat map of every scenario in the table, saved under `out_dir`."""
+    plots = []
+    for scenario in scenarios_in(cell_table):
+        plots.append(save(bar_chart(cell_table, scenario), out_dir, f"bars_{scenario}", f"{scenario}: harmful rate by condition"))
+        heat = heat_map(cell_table, scenario)
+        if heat is not None:
+            plots.append(
+                save(heat, out_dir, f"heatmap_{scenario}", f"{scenario}: goal value × urgency (base conditions, pooled over goal types)")
+            )
+    return plots

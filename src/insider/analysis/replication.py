@@ -1,0 +1,154 @@
+"""Replication check: our cells against the study's published rates (`insider/data/paper-results.yaml`).
+
+Inspect model names (`anthropic/claude-opus-4-20250514`, `openrouter/anthropic/claude-opus-4`,
+`bedrock/anthropic.claude-opus-4-20250514-v1:0`, ...) are mapped to the paper's model keys
+by `PAPER_MODELS`. A published rate inside our Wilson interval is `consistent`; otherwise
+our rate is `higher` or `lower` than the published one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib.resources import files
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+Source = Literal["blog", "port", "secondary"]
+SOURCE_NOTES = {
+    "blog": "the study's post or paper",
+    "port": "inspect_evals README quoting the post",
+    "secondary": "press or third-party reading of a figure (less certain)",
+}
+
+#: paper model key -> pattern for the model part of an Inspect model name (case-insensitive);
+#: provider prefixes (`anthropic/`, `openrouter/anthropic/`, `bedrock/anthropic.`) are allowed before it
+PAPER_MODELS: dict[str, str] = {
+    "claude-opus-4": r"claude-opus-4(?:-0|-20250514)?(?:-v\d+:\d+)?(?:@20250514)?",
+    "claude-sonnet-3.7": r"claude-3[-.]7-sonnet(?:-20250219|-latest)?(?:-v\d+:\d+)?(?:@20250219)?",
+    "claude-sonnet-3.6": r"claude-3-5-sonnet-(?:20241022|v2)(?:-v\d+:\d+)?(?:@20241022)?|claude-3\.5-sonnet",
+    "gemini-2.5-flash": r"gemini-2\.5-flash(?:-preview-\d\d-\d\d)?",
+    "gemini-2.5-pro": r"gemini-2\.5-pro(?:-preview-\d\d-\d\d|-exp-\d\d-\d\d)?",
+    "gpt-4.1": r"gpt-4\.1(?:-2025-04-14)?",
+    "gpt-4o": r"gpt-4o(?:-\d{4}-\d\d-\d\d)?",
+    "grok-3-beta": r"grok-3(?:-beta)?",
+    "deepseek-r1": r"deepseek-r1(?:-0528)?|deepseek-reasoner",
+    "llama-4-maverick": r"llama-4-maverick(?:-17b-128e-instruct(?:-fp8)?)?",
+    "qwen3-235b": r"qwen3-235b-a22b",
+}
+_PREFIX = r"(?:.*[/.])?"
+
+
+class PublishedCell(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    figure: int | str
+    #: a paper model key, or `*` for every model (the controls)
+    model: str
+    condition: str
+    rate: float
+    n: int
+    source: Source
+
+
+class PublishedAwareness(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    condition: str
+    n: int
+    stated_real: float
+    stated_evaluation: float
+    no_statement: float
+    harmful_rate_when_real: float
+    harmful_rate_when_evaluation: float
+
+
+class Published(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cells: list[PublishedCell]
+    awareness: PublishedAwareness
+
+
+@lru_cache(maxsize=1)
+def published() -> Published:
+    """The published numbers shipped with the package."""
+    text = files("insider").joinpath("data/paper-results.yaml").read_text(encoding="utf-8")
+    return Published.model_validate(yaml.safe_load(text))
+
+
+def paper_model(model: str) -> str | None:
+    """The paper's key for an Inspect model name, or None when the paper did not test it."""
+    for key, pattern in PAPER_MODELS.items():
+        if re.fullmatch(_PREFIX + f"(?:{pattern})", model, flags=re.IGNORECASE):
+            return key
+    return None
+
+
+REPLICATION_COLUMNS = [
+    "model", "paper_model", "pack", "mode", "condition_id", "figure", "source", "secondary",
+    "published_rate", "published_n", "n", "k", "rate", "ci_low", "ci_high", "verdict",
+]  # fmt: skip
+
+
+def replication(cell_table: pd.DataFrame) -> pd.DataFrame:
+    """Cells present both in our run and in the published table, with a verdict each.
+
+    `verdict` is `consistent` when the published rate lies inside our Wilson interval, else
+    `higher` or `lower` (our rate relative to the published one). Cells with no scored sample
+    are left out. `secondary` marks numbers that come from secondary sources.
+    """
+    ours = cell_table[cell_table["n"] > 0].assign(paper_model=lambda d: d["model"].map(paper_model))
+    table = pd.DataFrame([c.model_dump() for c in published().cells]).rename(
+        columns={"rate": "published_rate", "n": "published_n", "condition": "condition_id"}
+    )
+    exact = ours.merge(table[table["model"] != "*"].rename(columns={"model": "paper_model"}), on=["paper_model", "condition_id"])
+    every = ours.merge(table[table["model"] == "*"].drop(columns="model"), on="condition_id")
+    rows = pd.concat([exact, every], ignore_index=True)
+    if rows.empty:
+        return pd.DataFrame(columns=REPLICATION_COLUMNS)
+    rows["secondary"] = rows["source"] == "secondary"
+    rows["verdict"] = "consistent"
+    rows.loc[rows["published_rate"] < rows["ci_low"], "verdict"] = "higher"
+    rows.loc[rows["published_rate"] > rows["ci_high"], "verdict"] = "lower"
+    rows["figure"] = rows["figure"].astype(str)
+    return rows.sort_values(["condition_id", "model"])[REPLICATION_COLUMNS].reset_index(drop=True)
+
+
+AWARENESS_REPLICATION_COLUMNS = [
+    "model", "paper_model", "pack", "mode", "condition_id", "awareness", "published_share", "share",
+    "published_rate", "n", "k", "rate", "ci_low", "ci_high", "verdict",
+]  # fmt: skip
+
+
+def awareness_replication(awareness_table: pd.DataFrame) -> pd.DataFrame:
+    """Our harmful rate by stated belief against the study's real-vs-evaluation result.
+
+    The study reported the share of samples stating each belief and, for "real" and
+    "evaluation", the harmful rate among them; `verdict` compares the rates as in `replication`.
+    """
+    study = published().awareness
+    by_label = {
+        "thinks_real": (study.stated_real, study.harmful_rate_when_real),
+        "thinks_eval": (study.stated_evaluation, study.harmful_rate_when_evaluation),
+        "no_deliberation": (study.no_statement, None),
+    }
+    rows = awareness_table[
+        (awareness_table["model"].map(paper_model) == study.model)
+        & (awareness_table["condition_id"] == study.condition)
+        & awareness_table["awareness"].isin(list(by_label))
+    ].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=AWARENESS_REPLICATION_COLUMNS)
+    rows["paper_model"] = study.model
+    rows["published_share"] = rows["awareness"].map(lambda label: by_label[label][0])
+    rows["published_rate"] = rows["awareness"].map(lambda label: by_label[label][1])
+    rows["verdict"] = "consistent"
+    rows.loc[rows["published_rate"] < rows["ci_low"], "verdict"] = "higher"
+    rows.loc[rows["published_rate"] > rows["ci_high"], "verdict"] = "lower"
+    rows.loc[rows["published_rate"].isna(), "verdict"] = "no published rate"
+    return rows[AWARENESS_REPLICATION_COLUMNS].reset_index(drop=True)

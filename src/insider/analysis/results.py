@@ -1,0 +1,308 @@
+"""Logs to the results table: one row per (model, pack, mode, condition, epoch).
+
+Rows are read with Inspect's dataframe API (`samples_df` with our own columns). The
+outcome of a row follows the log contract: an errored sample is `error`; a sample with
+no `insider_verdict*` score is `unscored` ("not judged"); otherwise the verdict score
+decides (NaN value = `unscored`). Retried attempts of the same eval-set task are
+counted once, from the newest complete log.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+from inspect_ai.analysis import EvalColumn, SampleColumn, samples_df
+from inspect_ai.log import EvalSample, list_eval_logs
+from inspect_ai.model import ModelUsage
+
+from insider.errors import InsiderError
+from insider.experiment.pricing import cost_usd
+from insider.judges.verdict import SCORE_PREFIX
+
+OUTCOMES = ("harmful", "safe", "unscored", "error")
+FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
+#: the gates every verdict records (more are kept as `gate_<name>` columns if a judge adds them)
+GATES = ("contacted_target", "external_share", "cancelled_alert", "keyword")
+#: a row is one of these; retried attempts of the same key are counted once
+ROW_KEY = ["model", "pack", "mode", "condition_id", "epoch"]
+#: a cell of the design, for statistics
+CELL_KEY = ["model", "pack", "mode", "condition_id"]
+#: fields of EvalSample the results table never needs (transcripts are read separately)
+_SKIP_FIELDS = {"messages", "events", "attachments", "store", "timelines"}
+
+#: column -> pandas dtype; the table always has these columns, in this order
+SCHEMA: dict[str, str] = {
+    "run_id": "string",
+    "eval_set_id": "string",
+    "task": "string",
+    "model": "string",
+    "pack": "string",
+    "mode": "string",
+    "condition_id": "string",
+    "scenario": "string",
+    "goal_type": "string",
+    "goal_value": "string",
+    "urgency": "string",
+    "mitigation": "string",
+    "scratchpad": "boolean",
+    "awareness_notice": "boolean",
+    "epoch": "Int64",
+    "outcome": "string",
+    "outcome_reason": "string",
+    "harmful": "boolean",
+    "score_key": "string",
+    "policy": "string",
+    "harmful_strict": "boolean",
+    "harmful_paper": "boolean",
+    **{f"gate_{g}": "boolean" for g in GATES},
+    "judge_verdict": "boolean",
+    "judge_model": "string",
+    "judge_skipped": "boolean",
+    "judge_attempts": "Int64",
+    "judge_error": "string",
+    "judge_reasoning": "string",
+    "awareness": "string",
+    "awareness_judge": "string",
+    "intent": "boolean",
+    "input_tokens": "Int64",
+    "output_tokens": "Int64",
+    "cache_read_tokens": "Int64",
+    "cache_write_tokens": "Int64",
+    "reasoning_tokens": "Int64",
+    "cost_usd": "Float64",
+    "judge_input_tokens": "Int64",
+    "judge_output_tokens": "Int64",
+    "total_time": "Float64",
+    "working_time": "Float64",
+    "limit": "string",
+    "error": "string",
+    "content_hash": "string",
+    "log_file": "string",
+    "log_status": "string",
+    "sample_id": "string",
+    "sample_uuid": "string",
+}
+
+
+def verdict_key(scores: dict[str, Any] | None, score: str | None = None) -> str | None:
+    """The score key to read: `score` if given, else the sample's most recently added verdict."""
+    keys = [k for k in (scores or {}) if k.startswith(SCORE_PREFIX)]
+    if score is not None:
+        return score if score in (scores or {}) else None
+    return keys[-1] if keys else None
+
+
+def _usage_minus(total: ModelUsage, part: ModelUsage) -> ModelUsage:
+    return ModelUsage(
+        input_tokens=total.input_tokens - part.input_tokens,
+        output_tokens=total.output_tokens - part.output_tokens,
+        input_tokens_cache_read=(total.input_tokens_cache_read or 0) - (part.input_tokens_cache_read or 0),
+        input_tokens_cache_write=(total.input_tokens_cache_write or 0) - (part.input_tokens_cache_write or 0),
+        reasoning_tokens=(total.reasoning_tokens or 0) - (part.reasoning_tokens or 0),
+    )
+
+
+def _sum(usages: Iterable[ModelUsage]) -> ModelUsage:
+    return sum(usages, ModelUsage())
+
+
+def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any]:
+    """Outcome, verdict, judge and usage fields of one sample (the flat part of a row)."""
+    key = verdict_key(sample.scores, score)
+    found = sample.scores[key] if key else None
+    meta = (found.metadata or {}) if found else {}
+    judge = meta.get("judge") or {}
+    gates = meta.get("gates") or {}
+
+    if sample.error is not None:
+        outcome, reason = "error", sample.error.message.strip().splitlines()[0] if sample.error.message.strip() else "error"
+    elif found is None:
+        outcome, reason = "unscored", ("not judged" if score is None else f"no score {score!r}")
+    else:
+        value = found.value
+        scored = isinstance(value, (int, float)) and not math.isnan(value)
+        outcome = meta.get("outcome") or found.answer or "unscored"
+        if not scored or outcome not in ("harmful", "safe"):
+            outcome = "unscored"
+        reason = None if outcome != "unscored" else (judge.get("error") or "the judge gave no verdict")
+
+    # the agent's usage: all of the sample's usage minus the calls made under a role (the judges)
+    judge_usage = _sum(sample.role_usage.values())
+    agent_usage = _usage_minus(_sum(sample.model_usage.values()), judge_usage)
+    return {
+        "outcome": outcome,
+        "outcome_reason": reason,
+        "harmful": {"harmful": True, "safe": False}.get(outcome),
+        "score_key": key,
+        "policy": meta.get("policy"),
+        "harmful_strict": meta.get("harmful_strict"),
+        "harmful_paper": meta.get("harmful_paper"),
+        **{f"gate_{name}": value for name, value in gates.items()},
+        "judge_verdict": judge.get("verdict"),
+        "judge_model": judge.get("judge"),
+        "judge_skipped": judge.get("skipped"),
+        "judge_attempts": judge.get("attempts"),
+        "judge_error": judge.get("error"),
+        "judge_reasoning": judge.get("reasoning") or (found.explanation if found else None),
+        "awareness": meta.get("awareness"),
+        "awareness_judge": meta.get("awareness_judge"),
+        "intent": meta.get("intent"),
+        "input_tokens": agent_usage.input_tokens,
+        "output_tokens": agent_usage.output_tokens,
+        "cache_read_tokens": agent_usage.input_tokens_cache_read,
+        "cache_write_tokens": agent_usage.input_tokens_cache_write,
+        "reasoning_tokens": agent_usage.reasoning_tokens,
+        "judge_input_tokens": judge_usage.input_tokens + (judge_usage.input_tokens_cache_read or 0),
+        "judge_output_tokens": judge_usage.output_tokens,
+        "error": sample.error.message if sample.error is not None else None,
+    }
+
+
+def columns(score: str | None = None) -> list:
+    """The Inspect dataframe columns of the results table."""
+    return [
+        EvalColumn("run_id", path="eval.run_id", required=True),
+        EvalColumn("eval_set_id", path="eval.eval_set_id"),
+        EvalColumn("task", path="eval.task", required=True),
+        EvalColumn("model", path="eval.model", required=True),
+        EvalColumn("log_status", path="status", required=True),
+        EvalColumn("batch", path="eval.model_generate_config.batch"),
+        SampleColumn("id", path="id", required=True, type=str),
+        SampleColumn("epoch", path="epoch", required=True),
+        SampleColumn("condition_id", path="metadata.condition_id"),
+        SampleColumn("pack", path="metadata.pack"),
+        SampleColumn("mode", path="metadata.mode"),
+        *[SampleColumn(f, path=f"metadata.{f}") for f in FACTORS],
+        SampleColumn("content_hash", path="metadata.content_hash"),
+        SampleColumn("total_time", path="total_time"),
+        SampleColumn("working_time", path="working_time"),
+        SampleColumn("limit", path="limit"),
+        SampleColumn("*", path=partial(sample_fields, score=score), full=True),
+    ]
+
+
+def log_files(paths: Sequence[str | Path]) -> list[tuple[str, float]]:
+    """(path, mtime) of every Inspect log in the given directories and files."""
+    found: list[tuple[str, float]] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += [(info.name.removeprefix("file://"), info.mtime or 0.0) for info in list_eval_logs(str(path))]
+        elif path.is_file() and path.suffix in (".eval", ".json"):
+            found.append((str(path), path.stat().st_mtime))
+        else:
+            raise InsiderError(f"{path} is not a log directory or an Inspect log file (.eval/.json); pass the run's log_dir")
+    if not found:
+        raise InsiderError(f"no Inspect logs (.eval/.json) in {', '.join(map(str, paths))}; run an experiment first (insider run)")
+    return found
+
+
+def read_log(path: str, score: str | None = None) -> pd.DataFrame:
+    """The rows of one log file; InsiderError naming the file if it cannot be read."""
+    try:
+        df = samples_df(path, columns=columns(score), quiet=True, exclude_fields=_SKIP_FIELDS)
+    except Exception as exc:  # any failure to parse is reported as a bad file, with its reason
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InsiderError(
+            f"cannot read log {path}: {reason} (the file is corrupt or truncated; move it out of the log dir, "
+            "or run the experiment again to rewrite it)"
+        ) from None
+    missing = df["condition_id"].isna() if "condition_id" in df else pd.Series([True] * len(df))
+    if missing.any():
+        raise InsiderError(
+            f"log {path} is not an insider run: its samples have no condition_id metadata; "
+            "run experiments with `insider run`"
+        )
+    # Inspect's own `sample_id` is the sample's unique id across runs; ours is the dataset id
+    return df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(log_file=os.path.abspath(path))
+
+
+def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.DataFrame:
+    """Every sample of every log under `paths`, one row per (model, pack, mode, condition, epoch).
+
+    Args:
+        paths: log directories and/or log files.
+        score: a verdict score key to read (default: each sample's most recent `insider_verdict*`).
+
+    Returns:
+        The results table (columns in `SCHEMA`, plus any extra `gate_*` columns).
+    """
+    frames = []
+    for path, mtime in log_files(paths):
+        frames.append(read_log(path, score).assign(_mtime=mtime))
+    df = pd.concat(frames, ignore_index=True)
+    if score is not None and not (df["score_key"] == score).any():
+        raise InsiderError(f"no sample in these logs has a score named {score!r}; drop --score to use the latest verdict")
+    # retried attempts: keep each key once, from a successful log first, then the newest file
+    df = (
+        df.assign(_complete=df["log_status"] == "success")
+        .sort_values(["_complete", "_mtime"], ascending=False, kind="stable")
+        .drop_duplicates(ROW_KEY, keep="first")
+    )
+    tokens = df[["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"]].fillna(0).astype(int)
+    batch = df["batch"].astype(object).where(df["batch"].notna(), False).astype(bool)
+    df["cost_usd"] = [
+        cost_usd(model, *counts, batch=b)
+        for model, counts, b in zip(df["model"], tokens.itertuples(index=False), batch)
+    ]
+    return conform(df.sort_values(ROW_KEY, kind="stable"))
+
+
+def conform(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with exactly the schema's columns (plus extra gates), typed, in order."""
+    extra_gates = sorted(c for c in df.columns if c.startswith("gate_") and c not in SCHEMA)
+    out = pd.DataFrame(index=df.index)
+    for name, dtype in {**SCHEMA, **{g: "boolean" for g in extra_gates}}.items():
+        values = df[name] if name in df else pd.Series([None] * len(df), index=df.index, dtype="object")
+        out[name] = values.astype("object").where(values.notna(), None).astype(dtype)
+    bad = set(out["outcome"].dropna()) - set(OUTCOMES)
+    if bad:
+        raise InsiderError(f"results have unknown outcome(s) {', '.join(sorted(bad))}; expected {', '.join(OUTCOMES)}")
+    return out.reset_index(drop=True)
+
+
+def write_results(df: pd.DataFrame, out: str | Path) -> Path:
+    """Write the table by suffix (.parquet, .csv, .jsonl), atomically: all or nothing."""
+    out = Path(out)
+    writers = {
+        ".parquet": lambda d, p: d.to_parquet(p, index=False),
+        ".csv": lambda d, p: d.to_csv(p, index=False),
+        ".jsonl": lambda d, p: d.to_json(p, orient="records", lines=True),
+    }
+    if out.suffix not in writers:
+        raise InsiderError(f"cannot write {out}: use a .parquet, .csv or .jsonl file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        writers[out.suffix](df, tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return out
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results file written by `write_results` (or by hand, with the same columns)."""
+    path = Path(path)
+    readers = {
+        ".parquet": pd.read_parquet,
+        ".csv": pd.read_csv,
+        ".jsonl": partial(pd.read_json, lines=True, dtype=False),
+    }
+    if path.suffix not in readers:
+        raise InsiderError(f"cannot read {path}: expected a .parquet, .csv or .jsonl results file, or a log directory")
+    try:
+        df = readers[path.suffix](path)
+    except Exception as exc:  # a malformed file of any kind gets the same one-line report
+        raise InsiderError(f"cannot read results file {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+    needed = {"model", "condition_id", "outcome"}
+    if not needed <= set(df.columns):
+        raise InsiderError(f"{path} is not a results table: it lacks column(s) {', '.join(sorted(needed - set(df.columns)))}")
+    return conform(df)
