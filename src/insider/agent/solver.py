@@ -102,16 +102,15 @@ def agent_solver(mode: str, pack: str, allow_unfilled: bool = False) -> Solver:
         log.mode = mode  # type: ignore[assignment]
         if mode == "text":
             state.tools = []
-            state = await generate(state, tool_calls="none")
         else:
             state.tools = agent_tools(prompt, condition.scenario, mode)
             state.tool_choice = "auto"
-            try:
-                state = await generate(state, tool_calls="loop")
-            except LimitExceededError:
-                fill_log(log, state, prompt)
-                raise
-        fill_log(log, state, prompt)
+        try:
+            state = await generate(state, tool_calls="none" if mode == "text" else "loop")
+        except LimitExceededError:  # the sample ends at a message/token limit: keep what it did
+            _fill_log(log, state, prompt)
+            raise
+        _fill_log(log, state, prompt)
         if not log.refusal and not _answered(state):
             raise EmptyResponseError(
                 f"{condition_id}: the model returned an empty completion with no tool calls "
@@ -122,7 +121,7 @@ def agent_solver(mode: str, pack: str, allow_unfilled: bool = False) -> Solver:
     return solve
 
 
-def fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
+def _fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
     """Fill the log's text fields (and, in text mode, its actions) from the assistant turns."""
     reasoning: list[str] = []
     visible: list[str] = []
