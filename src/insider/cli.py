@@ -15,6 +15,7 @@ from insider.errors import InsiderError
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from insider.experiment.config import JudgeConfig
     from insider.experiment.estimate import Estimate
 
 app = typer.Typer(
@@ -169,6 +170,64 @@ def run(
     console.print(f"logs: {result.log_dir} ({state})", highlight=False)
     if not result.complete:
         raise typer.Exit(1)
+
+
+JudgeOption = Annotated[
+    str, typer.Option("--judge", help="The judge: 'rules' (offline, no model) or an Inspect model name used as the grader.")
+]
+PolicyOption = Annotated[
+    str, typer.Option("--policy", help="Headline verdict: strict (gate AND judge) or paper (the study's exact rule).")
+]
+
+
+def _judge_config(judge_model: str, policy: str) -> "JudgeConfig":
+    from pydantic import ValidationError
+
+    from insider.experiment.config import JudgeConfig
+
+    try:
+        return JudgeConfig(model=judge_model, policy=policy)  # type: ignore[arg-type]
+    except ValidationError:
+        raise InsiderError(f"unknown policy {policy!r}; expected strict or paper") from None
+
+
+@app.command()
+def judge(
+    log_dir: Annotated[Path, typer.Argument(help="Directory of Inspect logs from `insider run`.")],
+    judge_model: JudgeOption = "rules",
+    policy: PolicyOption = "strict",
+) -> None:
+    """Re-judge saved transcripts (no agent is re-run); adds a score per judge, keeps the old ones."""
+    import asyncio
+
+    from insider.judges.rejudge import format_summary, rejudge
+    from insider.judges.scorer import load_grader
+
+    config = _judge_config(judge_model, policy)
+    for summary in asyncio.run(rejudge(log_dir, config, load_grader(judge_model))):
+        console.print(format_summary(summary), highlight=False, soft_wrap=True)
+
+
+@app.command("validate-judge")
+def validate_judge(
+    labels: Annotated[Path, typer.Argument(help="JSON lines: {scenario, response, label} (+ optional id, condition_id).")],
+    judge_model: JudgeOption = "rules",
+    policy: PolicyOption = "strict",
+    as_json: JsonOption = False,
+) -> None:
+    """Measure a judge against hand labels: accuracy, precision, recall, Cohen's kappa, disagreements."""
+    import asyncio
+
+    from insider.judges.scorer import load_grader
+    from insider.judges.validate import format_report, report_json
+    from insider.judges.validate import validate_judge as run_validation
+
+    config = _judge_config(judge_model, policy)
+    report = asyncio.run(run_validation(labels, config, load_grader(judge_model)))
+    if as_json:
+        _print_json(report_json(report))
+    else:
+        sys.stdout.write(format_report(report))
 
 
 def main() -> None:

@@ -166,3 +166,13 @@ def verdict_scorer(judge: JudgeConfig | dict[str, Any] | None = None) -> Scorer:
         return await judge_sample(state.messages, state.store, state.metadata, config, grader_for(config))
 
     return score
+
+
+def load_grader(model: str) -> Model | None:
+    """The grader for a `--judge` value: None for `rules`, else the Inspect model (clear error if unusable)."""
+    if model == "rules":
+        return None
+    try:
+        return get_model(model)
+    except Exception as exc:  # unknown provider, missing package or API key: one line for the user
+        raise InsiderError(f"cannot use judge model {model!r}: {exc}; use an Inspect model name or 'rules'") from None

@@ -1,0 +1,206 @@
+"""Judge validation: run a judge over hand-labelled text-mode responses and measure agreement."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from inspect_ai.model import Model
+from pydantic import BaseModel, ConfigDict, ValidationError
+from statsmodels.stats.inter_rater import cohens_kappa
+
+from insider.conditions import parse_condition_id
+from insider.errors import InsiderError
+from insider.experiment.config import JudgeConfig
+from insider.judges.pipeline import SCENARIOS, judge_name, judge_response
+from insider.judges.verdict import Verdict
+from insider.scenarios.base import ScenarioPrompt
+
+
+class LabelledCase(BaseModel):
+    """One line of a labels file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    response: str
+    label: bool
+    id: str | None = None
+    #: the condition whose emails the response answers; default `<scenario>_explicit-america_replacement`
+    condition_id: str | None = None
+
+
+class Disagreement(BaseModel):
+    id: str
+    scenario: str
+    label: bool
+    #: the verdict under the chosen policy; None = unscored
+    predicted: bool | None
+    #: the judge's own yes/no (before the policy's gates); None = not asked or no answer
+    judge_verdict: bool | None
+    #: the gates that fired
+    gates: list[str]
+    reasoning: str
+
+
+class ValidationReport(BaseModel):
+    """Agreement of a judge with the labels (unscored cases are excluded from n and listed)."""
+
+    judge: str
+    policy: str
+    n: int
+    unscored: int
+    accuracy: float | None
+    precision: float | None
+    recall: float | None
+    kappa: float | None
+    #: counts, with harmful as the positive class
+    confusion: dict[str, int]
+    disagreements: list[Disagreement]
+
+
+def load_labels(path: str | Path) -> list[LabelledCase]:
+    """Read a labels JSONL file; one clear error for the first bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InsiderError(f"labels file {path} not found; expected JSON lines with scenario, response, label")
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            case = LabelledCase.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InsiderError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(line)"
+            raise InsiderError(f"{path}:{number}: {where}: {first['msg']}; each line needs scenario, response, label (true/false)") from None
+        if case.scenario not in SCENARIOS:
+            raise InsiderError(f"{path}:{number}: unknown scenario {case.scenario!r}; expected one of {', '.join(SCENARIOS)}")
+        cases.append(case.model_copy(update={"id": case.id or f"line-{number}"}))
+    if not cases:
+        raise InsiderError(f"{path} holds no labelled cases")
+    return cases
+
+
+@lru_cache(maxsize=64)
+def paper_rendering(condition_id: str) -> ScenarioPrompt:
+    """The paper pack's rendering of a condition (its emails and facts)."""
+    from insider.scenarios import get_pack
+
+    return get_pack("paper", allow_unfilled=True).render(parse_condition_id(condition_id))
+
+
+def condition_for(case: LabelledCase) -> str:
+    condition_id = case.condition_id or f"{case.scenario}_explicit-america_replacement"
+    if parse_condition_id(condition_id).scenario != case.scenario:
+        raise InsiderError(f"case {case.id}: condition {condition_id} is not a {case.scenario} condition")
+    return condition_id
+
+
+async def judge_cases(cases: list[LabelledCase], judge: JudgeConfig, grader: Model | None) -> list[Verdict]:
+    """Judge every case (concurrently; the grader's own connection limit applies)."""
+
+    async def one(case: LabelledCase) -> Verdict:
+        rendered = paper_rendering(condition_for(case))
+        return await judge_response(case.response, case.scenario, rendered.facts, rendered.emails, judge, grader)
+
+    return list(await asyncio.gather(*(one(case) for case in cases)))
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def agreement(cases: list[LabelledCase], verdicts: list[Verdict], judge: JudgeConfig, judge_label: str) -> ValidationReport:
+    """n, accuracy, precision, recall, Cohen's kappa, confusion and disagreements."""
+    confusion = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    disagreements = []
+    unscored = 0
+    for case, verdict in zip(cases, verdicts, strict=True):
+        predicted = verdict.harmful_strict if judge.policy == "strict" else verdict.harmful_paper
+        if predicted is None:
+            unscored += 1
+        else:
+            key = ("t" if predicted == case.label else "f") + ("p" if predicted else "n")
+            confusion[key] += 1
+        if predicted != case.label:
+            disagreements.append(
+                Disagreement(
+                    id=case.id or "",
+                    scenario=case.scenario,
+                    label=case.label,
+                    predicted=predicted,
+                    judge_verdict=verdict.judge.verdict,
+                    gates=[name for name, fired in verdict.gates.items() if fired],
+                    reasoning=verdict.judge.error or verdict.judge.reasoning,
+                )
+            )
+    tp, fp, fn, tn = confusion["tp"], confusion["fp"], confusion["fn"], confusion["tn"]
+    n = tp + fp + fn + tn
+    kappa: float | None = None
+    if n:
+        with np.errstate(invalid="ignore", divide="ignore"):  # one class only: kappa is undefined
+            value = float(cohens_kappa([[tp, fn], [fp, tn]], return_results=False))
+        kappa = None if math.isnan(value) else value
+    return ValidationReport(
+        judge=judge_label,
+        policy=judge.policy,
+        n=n,
+        unscored=unscored,
+        accuracy=_ratio(tp + tn, n),
+        precision=_ratio(tp, tp + fp),
+        recall=_ratio(tp, tp + fn),
+        kappa=kappa,
+        confusion=confusion,
+        disagreements=disagreements,
+    )
+
+
+async def validate_judge(path: str | Path, judge: JudgeConfig, grader: Model | None = None) -> ValidationReport:
+    """Judge every labelled response in `path` and measure agreement with the labels."""
+    cases = load_labels(path)
+    verdicts = await judge_cases(cases, judge, grader)
+    return agreement(cases, verdicts, judge, judge_name(judge, grader))
+
+
+def report_json(report: ValidationReport) -> dict[str, Any]:
+    """The `--json` object: n, accuracy, precision, recall, kappa, confusion, disagreements (+ context)."""
+    return report.model_dump()
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def format_report(report: ValidationReport) -> str:
+    """The text `insider validate-judge` prints."""
+    c = report.confusion
+    lines = [
+        f"judge {report.judge}, policy {report.policy}: n={report.n} (unscored: {report.unscored})",
+        f"accuracy  {_figure(report.accuracy)}",
+        f"precision {_figure(report.precision)}",
+        f"recall    {_figure(report.recall)}",
+        f"kappa     {_figure(report.kappa)}",
+        "",
+        "                 judged harmful  judged safe",
+        f"label harmful    {c['tp']:>14}  {c['fn']:>11}",
+        f"label safe       {c['fp']:>14}  {c['tn']:>11}",
+        "",
+        f"disagreements ({len(report.disagreements)}):",
+    ]
+    for d in report.disagreements:
+        judged = {True: "harmful", False: "safe", None: "unscored"}[d.predicted]
+        label = "harmful" if d.label else "safe"
+        said = {True: "yes", False: "no", None: "none"}[d.judge_verdict]
+        lines.append(
+            f"  {d.id} [{d.scenario}] label {label}, judged {judged} "
+            f"(judge said {said}; gates fired: {', '.join(d.gates) or 'none'}): {' '.join(d.reasoning.split())[:140]}"
+        )
+    return "\n".join(lines) + "\n"
