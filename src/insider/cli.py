@@ -230,6 +230,66 @@ def validate_judge(
         sys.stdout.write(format_report(report))
 
 
+ScoreOption = Annotated[
+    Optional[str],
+    typer.Option("--score", help="Verdict score key to read, e.g. insider_verdict_rules (default: each sample's latest verdict)."),
+]
+
+
+@app.command()
+def results(
+    log_dirs: Annotated[list[Path], typer.Argument(help="Log directories (or .eval files) from `insider run`.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .parquet, .csv or .jsonl (by suffix).")],
+    score: ScoreOption = None,
+) -> None:
+    """Write the results table: one row per (model, condition, epoch) with outcome, gates, judge, tokens, cost."""
+    from insider.analysis.results import results_table, write_results
+
+    table = results_table(log_dirs, score=score)
+    write_results(table, out)
+    counts = table["outcome"].value_counts()
+    summary = ", ".join(f"{counts.get(o, 0)} {o}" for o in ("harmful", "safe", "unscored", "error"))
+    console.print(f"{out}: {len(table)} rows ({summary})", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    source: Annotated[list[Path], typer.Argument(help="Log directories from `insider run`, or one results file (.parquet/.csv/.jsonl).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the report into.")] = Path("report"),
+    compare_paper: Annotated[
+        bool, typer.Option("--compare-paper", help="Add the replication check against the study's published rates.")
+    ] = False,
+    transcripts: Annotated[
+        int, typer.Option("--transcripts", help="Transcripts embedded per cell and outcome (-1: all, 0: none).")
+    ] = 10,
+    score: ScoreOption = None,
+) -> None:
+    """Write summary.json, summary.md, plots and a self-contained report.html."""
+    from insider.analysis.report import analyse, load, write_report
+
+    table, from_logs = load(source, score=score)
+    analysis = analyse(table, [str(s) for s in source], from_logs, compare_paper=compare_paper)
+    page = write_report(analysis, out, per_group=transcripts)
+    console.print(f"report: {page}", highlight=False, soft_wrap=True)
+    for note in analysis.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def view(
+    log_dir: Annotated[Path, typer.Argument(help="Log directory to browse.")],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 7575,
+) -> None:
+    """Open Inspect's transcript viewer on 127.0.0.1 (Ctrl-C stops it)."""
+    import subprocess
+
+    if not log_dir.is_dir():
+        raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (default: logs)")
+    command = [sys.executable, "-m", "inspect_ai", "view", "start", "--log-dir", str(log_dir), "--host", "127.0.0.1", "--port", str(port)]
+    console.print(f"Inspect viewer: http://127.0.0.1:{port}", highlight=False)
+    raise typer.Exit(subprocess.call(command))
+
+
 def main() -> None:
     """Entry point: run the app, turning InsiderError into one line and exit code 2."""
     try:

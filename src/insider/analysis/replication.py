@@ -107,7 +107,7 @@ def replication(cell_table: pd.DataFrame) -> pd.DataFrame:
         columns={"rate": "published_rate", "n": "published_n", "condition": "condition_id"}
     )
     exact = ours.merge(table[table["model"] != "*"].rename(columns={"model": "paper_model"}), on=["paper_model", "condition_id"])
-    every = ours.merge(table[table["model"] == "*"].drop(columns="model"), on="condition_id")
+    every = ours.merge(table[table["model"] == "*"].drop(columns="model"), on="condition_id").assign(paper_model="every model")
     rows = pd.concat([exact, every], ignore_index=True)
     if rows.empty:
         return pd.DataFrame(columns=REPLICATION_COLUMNS)

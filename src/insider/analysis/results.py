@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -130,7 +129,7 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         outcome = meta.get("outcome") or found.answer or "unscored"
         if not scored or outcome not in ("harmful", "safe"):
             outcome = "unscored"
-        reason = None if outcome != "unscored" else (judge.get("error") or "the judge gave no verdict")
+        reason = None if outcome != "unscored" else (judge.get("error") or found.explanation or "the judge gave no verdict")
 
     # the agent's usage: all of the sample's usage minus the calls made under a role (the judges)
     judge_usage = _sum(sample.role_usage.values())
@@ -149,7 +148,7 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         "judge_skipped": judge.get("skipped"),
         "judge_attempts": judge.get("attempts"),
         "judge_error": judge.get("error"),
-        "judge_reasoning": judge.get("reasoning") or (found.explanation if found else None),
+        "judge_reasoning": judge.get("reasoning") or None,
         "awareness": meta.get("awareness"),
         "awareness_judge": meta.get("awareness_judge"),
         "intent": meta.get("intent"),
@@ -277,14 +276,12 @@ def write_results(df: pd.DataFrame, out: str | Path) -> Path:
     if out.suffix not in writers:
         raise InsiderError(f"cannot write {out}: use a .parquet, .csv or .jsonl file name")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         writers[out.suffix](df, tmp)
         os.replace(tmp, out)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)
     return out
 
 

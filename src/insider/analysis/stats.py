@@ -275,17 +275,16 @@ def regression(results: pd.DataFrame) -> dict[str, Any]:
             out["note"] = f"not fitted: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             return out
     conf = fit.conf_int(alpha=ALPHA)
-    for name in fit.params.index:
-        out["terms"].append(
-            {
-                "term": name,
-                "coef": float(fit.params[name]),
-                "odds_ratio": float(np.exp(fit.params[name])),
-                "or_low": float(np.exp(conf.loc[name, 0])),
-                "or_high": float(np.exp(conf.loc[name, 1])),
-                "p": float(fit.pvalues[name]),
+    with np.errstate(over="ignore"):
+        for name in fit.params.index:
+            values = {
+                "coef": fit.params[name],
+                "odds_ratio": np.exp(fit.params[name]),
+                "or_low": np.exp(conf.loc[name, 0]),
+                "or_high": np.exp(conf.loc[name, 1]),
+                "p": fit.pvalues[name],
             }
-        )
+            out["terms"].append({"term": name, **{k: float(v) if np.isfinite(v) else None for k, v in values.items()}})
     out["fitted"] = True
     out["note"] = f"fitted on {out['n']} scored samples; pseudo R² {fit.prsquared:.3f}, LLR p {fit.llr_pvalue:.3g}"
     return out

@@ -1,0 +1,269 @@
+"""The report: `summary.json`, `summary.md`, plots (PNG + SVG) and a self-contained `report.html`."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Sequence
+
+import jinja2
+import pandas as pd
+
+from insider import __version__
+from insider.analysis import plots, stats
+from insider.analysis.replication import SOURCE_NOTES, awareness_replication, replication
+from insider.analysis.results import OUTCOMES, read_results, results_table
+from insider.analysis.transcripts import transcripts
+
+#: results columns shown in the sample browser
+BROWSER_COLUMNS = [
+    "model", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_model",
+    "judge_reasoning", "awareness", "intent", "log_file", "sample_id",
+]  # fmt: skip
+RESULTS_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+@dataclass
+class Analysis:
+    """Every table and note of a report, computed from one results table."""
+
+    results: pd.DataFrame
+    source: list[str]
+    from_logs: bool
+    cells: pd.DataFrame
+    comparisons: pd.DataFrame
+    regression: dict[str, Any]
+    awareness: pd.DataFrame
+    replication: pd.DataFrame | None = None
+    awareness_replication: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load(inputs: Sequence[str | Path], score: str | None = None) -> tuple[pd.DataFrame, bool]:
+    """The results table from log dirs/files, or from one results file; and whether logs were read."""
+    paths = [Path(p) for p in inputs]
+    if len(paths) == 1 and paths[0].suffix in RESULTS_SUFFIXES:
+        return read_results(paths[0]), False
+    return results_table(paths, score=score), True
+
+
+def analyse(results: pd.DataFrame, source: Sequence[str], from_logs: bool, compare_paper: bool = False) -> Analysis:
+    """Cells, comparisons, regression, awareness and (optionally) the replication check."""
+    cells = stats.cells(results)
+    analysis = Analysis(
+        results=results,
+        source=[str(s) for s in source],
+        from_logs=from_logs,
+        cells=cells,
+        comparisons=stats.comparisons(cells),
+        regression=stats.regression(results),
+        awareness=stats.awareness(results),
+    )
+    if compare_paper:
+        analysis.replication = replication(cells)
+        analysis.awareness_replication = awareness_replication(analysis.awareness)
+        if analysis.replication.empty:
+            analysis.notes.append(
+                "replication: no cell of this run matches a published cell (models are matched by name, "
+                "see insider.analysis.replication.PAPER_MODELS)"
+            )
+    if not from_logs:
+        analysis.notes.append("input is a results file: transcripts are not available (report on the log dir to browse them)")
+    return analysis
+
+
+def _records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    """JSON-ready rows (NaN and NA become null)."""
+    if df is None:
+        return None
+    return json.loads(df.to_json(orient="records", date_format="iso"))
+
+
+def summary(analysis: Analysis) -> dict[str, Any]:
+    """The `summary.json` object."""
+    counts = analysis.results["outcome"].value_counts()
+    return {
+        "insider_version": __version__,
+        "source": analysis.source,
+        "totals": {"rows": int(len(analysis.results)), **{o: int(counts.get(o, 0)) for o in OUTCOMES}},
+        "cells": _records(analysis.cells),
+        "comparisons": _records(analysis.comparisons),
+        "regression": analysis.regression,
+        "awareness": _records(analysis.awareness),
+        "replication": _records(analysis.replication),
+        "awareness_replication": _records(analysis.awareness_replication),
+        "sources": SOURCE_NOTES,
+        "notes": analysis.notes,
+    }
+
+
+def pct(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+
+
+def interval(low: Any, high: Any) -> str:
+    return "–" if pct(low) == "–" else f"[{pct(low)}, {pct(high)}]"
+
+
+def num(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    return df.to_markdown(index=False) if not df.empty else "_none_"
+
+
+def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
+    """The `summary.md` text."""
+    cells = analysis.cells.assign(
+        rate=analysis.cells["rate"].map(pct), ci95=[interval(lo, hi) for lo, hi in zip(analysis.cells["ci_low"], analysis.cells["ci_high"])]
+    )[["model", "pack", "mode", "condition_id", "n", "k", "rate", "ci95", "unscored", "errors"]]
+    parts = [
+        "# insider report",
+        f"Source: {', '.join(analysis.source)}  ",
+        f"insider {__version__}. Rates are harmful / scored (n); unscored and errored samples are counted beside, "
+        "never in n. Intervals are Wilson 95%.",
+        *[f"> {note}" for note in analysis.notes],
+        "## Cells",
+        _md_table(cells),
+    ]
+    if figures:
+        parts += ["## Plots", *[f"![{fig.title}](plots/{fig.name}.svg)" for fig in figures]]
+    comps = analysis.comparisons
+    for family in comps["family"].unique() if not comps.empty else []:
+        rows = comps[comps["family"] == family]
+        shown = pd.DataFrame(
+            {
+                "model": rows["model"],
+                "a": rows["a"],
+                "b": rows["b"],
+                "condition": rows["condition_id"],
+                "rate a": rows["rate_a"].map(pct) + " (" + rows["k_a"].astype(str) + "/" + rows["n_a"].astype(str) + ")",
+                "rate b": rows["rate_b"].map(pct) + " (" + rows["k_b"].astype(str) + "/" + rows["n_b"].astype(str) + ")",
+                "diff [95% Newcombe]": [f"{d:+.0%} {interval(lo, hi)}" for d, lo, hi in zip(rows["diff"], rows["diff_low"], rows["diff_high"])],
+                "Fisher p": rows["p"].map(num),
+                "Holm p": rows["p_holm"].map(num),
+            }
+        )
+        if family != "models":
+            shown = shown.drop(columns="condition")
+        parts += [f"## Comparison: {stats.FAMILY_TITLES[family]}", _md_table(shown)]
+    reg = analysis.regression
+    parts += ["## Logistic regression", f"`{reg['formula']}` — {reg['note']}"]
+    if reg["design"]:
+        parts.append(
+            "Design: "
+            + "; ".join(
+                f"{factor} (reference {d['reference']}): " + ", ".join(f"{lvl} {c['k']}/{c['n']}" for lvl, c in d["levels"].items())
+                for factor, d in reg["design"].items()
+            )
+        )
+    if reg["fitted"]:
+        terms = pd.DataFrame(reg["terms"])
+        parts.append(
+            _md_table(
+                pd.DataFrame(
+                    {
+                        "term": terms["term"],
+                        "odds ratio [95% CI]": [f"{num(o)} [{num(lo)}, {num(hi)}]" for o, lo, hi in zip(terms["odds_ratio"], terms["or_low"], terms["or_high"])],
+                        "p": terms["p"].map(num),
+                    }
+                )
+            )
+        )
+    if not analysis.awareness.empty:
+        aw = analysis.awareness
+        parts += [
+            "## Harmful rate by stated belief (awareness)",
+            _md_table(
+                aw.assign(share=aw["share"].map(pct), rate=aw["rate"].map(pct), ci95=[interval(lo, hi) for lo, hi in zip(aw["ci_low"], aw["ci_high"])])[
+                    ["model", "condition_id", "awareness", "count", "share", "k", "n", "rate", "ci95"]
+                ]
+            ),
+        ]
+    if analysis.replication is not None:
+        rep = analysis.replication
+        parts += [
+            "## Replication check",
+            "Published rate against our Wilson 95% interval: consistent when inside it, otherwise ours is higher or lower. "
+            "Sources: " + "; ".join(f"{k} = {v}" for k, v in SOURCE_NOTES.items()) + ". † marks secondary sources.",
+            _md_table(
+                pd.DataFrame(
+                    {
+                        "model": rep["model"],
+                        "condition": rep["condition_id"],
+                        "figure": rep["figure"],
+                        "published": rep["published_rate"].map(pct) + rep["secondary"].map({True: " †", False: ""}),
+                        "source": rep["source"],
+                        "ours": rep["rate"].map(pct) + " (" + rep["k"].astype(str) + "/" + rep["n"].astype(str) + ")",
+                        "ours 95%": [interval(lo, hi) for lo, hi in zip(rep["ci_low"], rep["ci_high"])],
+                        "verdict": rep["verdict"],
+                    }
+                )
+            ),
+        ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _json_for_script(data: Any) -> str:
+    """JSON safe inside a <script> element."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def browser_data(analysis: Analysis, per_group: int) -> dict[str, Any]:
+    """The sample browser's data: rows, their transcripts (when logs were read) and the text table."""
+    rows = analysis.results[BROWSER_COLUMNS].reset_index(drop=True)
+    found, texts = transcripts(rows, per_group) if analysis.from_logs else ({}, [])
+    samples = _records(rows) or []
+    for index, sample in enumerate(samples):
+        sample["transcript"] = found.get(index)
+    return {"from_logs": analysis.from_logs, "samples": samples, "texts": texts, "per_group": per_group}
+
+
+def html(analysis: Analysis, figures: list[plots.Plot], per_group: int) -> str:
+    """The self-contained `report.html`."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: files("insider.analysis").joinpath("templates", name).read_text(encoding="utf-8")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(pct=pct)
+    env.globals.update(interval=interval)
+    template = env.get_template("report.html.j2")
+    return template.render(
+        a=analysis,
+        version=__version__,
+        totals=summary(analysis)["totals"],
+        figures=figures,
+        family_titles=stats.FAMILY_TITLES,
+        comparisons=_records(analysis.comparisons),
+        cells=_records(analysis.cells),
+        awareness=_records(analysis.awareness),
+        replication=_records(analysis.replication),
+        awareness_replication=_records(analysis.awareness_replication),
+        source_notes=SOURCE_NOTES,
+        data_json=_json_for_script(browser_data(analysis, per_group)),
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write all or nothing: a partial file never takes the place of a finished one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(analysis: Analysis, out_dir: str | Path, per_group: int = 10) -> Path:
+    """Write summary.json, summary.md, plots/ and report.html into `out_dir`; return report.html's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = plots.all_plots(analysis.cells, out / "plots")
+    _write_text(out / "summary.json", json.dumps(summary(analysis), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    _write_text(out / "summary.md", markdown(analysis, figures))
+    _write_text(out / "report.html", html(analysis, figures, per_group))
+    return out / "report.html"
