@@ -49,8 +49,10 @@ class RunConfig(BaseModel):
     retry_on_error: int = Field(default=3, ge=0)
     #: how many times eval-set re-runs a task that ended with errored samples, within one command
     retry_attempts: int = Field(default=2, ge=0)
-    #: per-request timeout in seconds
+    #: seconds a request may take, retries included, before the sample fails
     timeout: int | None = Field(default=None, ge=1)
+    #: seconds one request attempt may take before it is abandoned and retried (a hung connection)
+    attempt_timeout: int | None = Field(default=None, ge=1)
     #: provider-level retries of a failed request
     max_retries: int | None = Field(default=None, ge=0)
     #: cap on messages per sample in tools/inbox mode

@@ -74,6 +74,7 @@ def _generate_config(experiment: Experiment) -> dict[str, Any]:
         "cache_prompt": run.cache_prompt,
         "cache": run.cache or None,
         "timeout": run.timeout,
+        "attempt_timeout": run.attempt_timeout,
         "max_retries": run.max_retries,
     }
     return {k: v for k, v in config.items() if v is not None}
