@@ -7,9 +7,11 @@ from pathlib import Path
 from insider.errors import InsiderError
 from insider.scenarios.base import Attachment, Email, Pack, ScenarioFacts, ScenarioPrompt
 
-__all__ = ["Attachment", "Email", "Pack", "ScenarioFacts", "ScenarioPrompt", "get_pack", "PACK_NAMES"]
+__all__ = ["Attachment", "Email", "Pack", "ScenarioFacts", "ScenarioPrompt", "get_pack", "PACK_NAMES", "BUILTIN_PACK_DIR"]
 
 PACK_NAMES = ("paper", "builtin")
+#: the builtin pack: a pack directory shipped as package data
+BUILTIN_PACK_DIR = Path(__file__).parent / "builtin"
 
 
 def get_pack(name: str, *, allow_unfilled: bool = False) -> Pack:
@@ -18,9 +20,8 @@ def get_pack(name: str, *, allow_unfilled: bool = False) -> Pack:
         from insider.scenarios.paper import PaperPack
 
         return PaperPack(allow_unfilled=allow_unfilled)
-    if name == "builtin":
-        raise InsiderError("the builtin pack is not available yet; use --pack paper")
-    path = Path(name)
-    if path.is_dir():
-        raise InsiderError(f"pack directories are not supported yet ({name}); use --pack paper")
+    if name == "builtin" or Path(name).is_dir():
+        from insider.scenarios.directory import load_pack
+
+        return load_pack(BUILTIN_PACK_DIR if name == "builtin" else name)
     raise InsiderError(f"unknown pack {name!r}; expected paper, builtin, or the path to a pack directory")
