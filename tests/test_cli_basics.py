@@ -52,7 +52,7 @@ def test_render_text_shows_system_user_and_emails(capsys):
         (["render", "blackmail_explicit-america_soon"], "unknown urgency 'soon'"),
         (["render", "blackmail_explicit-safety_restriction"], "--allow-unfilled"),
         (["render", "blackmail_explicit-america_none", "--pack", "nope"], "unknown pack 'nope'"),
-        (["render", "blackmail_explicit-america_none", "--pack", "builtin"], "not available yet"),
+        (["render", "blackmail_explicit-america_none", "--pack", "tests/data"], "has no pack.yaml"),
         (["conditions", "missing.yaml"], "not found"),
     ],
 )
