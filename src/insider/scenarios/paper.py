@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from functools import cache
 from importlib.metadata import version
 from typing import Any
 
@@ -66,6 +67,12 @@ _PLACEHOLDER_RE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _COMPANY_PLACEHOLDER = "{company_name}"
 
 
+@cache
+def _inspect_evals_version() -> str:
+    """The installed inspect-evals version (read once: a metadata lookup costs ~3 ms)."""
+    return version("inspect-evals")
+
+
 class PaperPack:
     """Renders conditions with the study's published templates (via inspect_evals)."""
 
@@ -98,7 +105,7 @@ class PaperPack:
         system = prompts.system_prompt
         metadata: dict[str, Any] = {
             "source": SOURCE,
-            "inspect_evals_version": version("inspect-evals"),
+            "inspect_evals_version": _inspect_evals_version(),
             "corrections": [],
         }
         if _COMPANY_PLACEHOLDER in system:
