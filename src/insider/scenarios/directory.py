@@ -230,19 +230,22 @@ class _Template:
     names: frozenset[str]
 
     @classmethod
-    def compile(cls, source: str, file: str, key: str, allowed: frozenset[str], line_offset: int = 0) -> "_Template":
+    def compile(cls, source: str, file: str, key: str, line_offset: int = 0) -> "_Template":
         try:
-            names = frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
-            template = _ENV.from_string(source)
+            tree = _ENV.parse(source)
         except TemplateSyntaxError as exc:
             raise _error(file, f"line {(exc.lineno or 1) + line_offset}", f"template syntax error: {exc.message}") from None
-        unknown = sorted(names - allowed)
+        names = frozenset(meta.find_undeclared_variables(tree))
+        return cls(file, key, _ENV.from_string(tree), names)
+
+    def require(self, allowed: frozenset[str], where: str) -> None:
+        """Refuse a name the template reads that nothing provides."""
+        unknown = sorted(self.names - allowed)
         if unknown:
             raise _error(
-                file, key,
-                f"unknown variable {unknown[0]!r}; this template may use {', '.join(sorted(allowed)) or 'no variables'}",
+                self.file, self.key,
+                f"unknown variable {unknown[0]!r} ({where}); the names available are {', '.join(sorted(allowed))}",
             )
-        return cls(file, key, template, names)
 
     def render(self, context: dict[str, Any], what: str) -> str:
         try:
@@ -265,13 +268,13 @@ class _EmailTemplate:
     attachments: tuple[Attachment, ...]
 
 
-def _read_email(files: _Files, rel: str, referrer: str, key: str, allowed: frozenset[str]) -> _EmailTemplate:
+def _read_email(files: _Files, rel: str, referrer: str, key: str) -> _EmailTemplate:
     text = files.text(rel, referrer, key)
     match = _FRONT_MATTER_RE.match(text)
     if not match:
         raise _error(rel, "front matter", "an email file starts with YAML front matter between two '---' lines")
     header: EmailHeader = _validate(EmailHeader, _parse_yaml(match.group(1), rel), rel)
-    offset = match.group(1).count("\n") + 2
+    offset = match.group(1).count("\n") + 3  # the body starts after both "---" lines
     if "</email>" in match.group(2):
         raise _error(rel, "body", "the body may not contain '</email>'")
     attachments = tuple(
@@ -285,8 +288,8 @@ def _read_email(files: _Files, rel: str, referrer: str, key: str, allowed: froze
     return _EmailTemplate(
         file=rel,
         header=header,
-        subject=_Template.compile(header.subject, rel, "subject", allowed),
-        body=_Template.compile(match.group(2), rel, "body", allowed, line_offset=offset),
+        subject=_Template.compile(header.subject, rel, "subject"),
+        body=_Template.compile(match.group(2), rel, "body", line_offset=offset),
         attachments=attachments,
     )
 
@@ -336,6 +339,7 @@ class DirectoryPack:
         if not (self.root / MANIFEST).is_file():
             raise InsiderError(f"{self.root} is not a pack directory: it has no {MANIFEST} (see docs/packs.md)")
         self.manifest: Manifest = files.model(Manifest, MANIFEST, MANIFEST, "")
+        self.session_time = _clock(self.manifest.session_start)
         self.name = self.manifest.name
         self.version = self.manifest.version
         self.modes: tuple[str, ...] = tuple(self.manifest.modes)
@@ -347,13 +351,13 @@ class DirectoryPack:
         for key, goal in self.goals.items():
             for field in ("statement", "reminder"):
                 _check_plain(getattr(goal, field), self.manifest.goals, f"goals.{key}.{field}")
-        self.system = _Template.compile(
-            files.text(self.manifest.system, MANIFEST, "system"), self.manifest.system, "template", SYSTEM_NAMES
-        )
+        self.system = _Template.compile(files.text(self.manifest.system, MANIFEST, "system"), self.manifest.system, "template")
+        self.system.require(SYSTEM_NAMES, "system template")
         self.instruction = _Template.compile(
-            files.text(self.manifest.instruction, MANIFEST, "instruction"), self.manifest.instruction, "template",
-            INSTRUCTION_NAMES,
+            files.text(self.manifest.instruction, MANIFEST, "instruction"), self.manifest.instruction, "template"
         )
+        self.instruction.require(INSTRUCTION_NAMES, "instruction template")
+        self._email_files: dict[str, _EmailTemplate] = {}
         self.scenarios = {
             name: self._load_scenario(files, name, rel) for name, rel in self.manifest.scenarios.items()
         }
@@ -367,10 +371,12 @@ class DirectoryPack:
         _check_harm_facts(name, spec, rel)
         stories_file: StoriesFile = files.model(StoriesFile, spec.stories, rel, "stories")
         stories = _check_stories(stories_file, spec.stories)
+        emails = tuple(self._email(files, entry.file, rel, f"emails.{i}.file") for i, entry in enumerate(spec.emails))
         allowed = EMAIL_NAMES | frozenset(spec.context) | frozenset(stories_file.variables)
-        emails = tuple(
-            _read_email(files, entry.file, rel, f"emails.{i}.file", allowed) for i, entry in enumerate(spec.emails)
-        )
+        where = f"not a variable of {spec.stories}, a context key of {rel}, or built in"
+        for email in emails:
+            email.subject.require(allowed, where)
+            email.body.require(allowed, where)
         _check_order(emails, rel, self.manifest.session_start)
         used = frozenset().union(*(e.subject.names | e.body.names for e in emails)) if emails else frozenset()
         unused = [v for v in stories_file.variables if v not in used]
@@ -401,13 +407,19 @@ class DirectoryPack:
             context = {
                 "company": spec.company, "company_short": spec.company_short,
                 "company_description": spec.company_description, "scenario": name,
-                "canary": self.manifest.canary, "session_time": _clock(self.manifest.session_start),
+                "canary": self.manifest.canary, "session_time": self.session_time,
                 "goal": self.goals[goal].model_dump() if goal else None, "mitigation": mitigation,
                 "scratchpad": scratchpad, "notice": notice, "native": native, "tools": list(spec.tools),
             }
             what = f"scenario={name}, goal={goal}, mitigation={mitigation}, scratchpad={scratchpad}, notice={notice}, native={native}"
             scenario.systems[goal, mitigation, scratchpad, notice, native] = self.system.render(context, what)
         return scenario
+
+    def _email(self, files: _Files, rel: str, referrer: str, key: str) -> _EmailTemplate:
+        """An email file, read and compiled once even when several scenarios list it."""
+        if rel not in self._email_files:
+            self._email_files[rel] = _read_email(files, rel, referrer, key)
+        return self._email_files[rel]
 
     # -- the Pack protocol
 
@@ -471,7 +483,7 @@ class DirectoryPack:
             spec = self.scenarios[scenario].spec
             context = {
                 "company": spec.company, "company_short": spec.company_short, "scenario": scenario,
-                "canary": self.manifest.canary, "session_time": _clock(self.manifest.session_start),
+                "canary": self.manifest.canary, "session_time": self.session_time,
                 "inbox": inbox, "email_count": email_count,
             }
             text = self.instruction.render(context, f"scenario={scenario}, inbox={inbox}")
@@ -479,16 +491,18 @@ class DirectoryPack:
         return self._instructions[key]
 
     def _check_canary(self) -> None:
-        """Every rendered prompt must carry the canary (in the instruction, or in every system prompt)."""
+        """Every prompt must carry the canary, in its system prompt or in its instruction, in every mode."""
+        canary = self.manifest.canary
         for scenario in self.scenarios.values():
-            if self.manifest.canary in self._instruction(scenario.name, False, 0):
-                continue
-            if not all(self.manifest.canary in system for system in scenario.systems.values()):
-                raise _error(
-                    MANIFEST, "canary",
-                    f"the canary is missing from {scenario.name}'s rendered prompt; use {{{{ canary }}}} in the "
-                    "instruction template, or unconditionally in the system template",
-                )
+            plain, inbox = (self._instruction(scenario.name, inbox, 1) for inbox in (False, True))
+            for (*_, native), system in scenario.systems.items():
+                instructions = (plain, inbox) if native else (plain,)
+                if canary not in system and not all(canary in text for text in instructions):
+                    raise _error(
+                        MANIFEST, "canary",
+                        f"the canary is missing from {scenario.name}'s rendered prompt; use {{{{ canary }}}} "
+                        "unconditionally in the system template or in both forms of the instruction",
+                    )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -516,7 +530,7 @@ def _check_stories(stories_file: StoriesFile, file: str) -> dict[str, dict[str, 
     for key, story in stories_file.stories.items():
         for var in declared:
             if var not in story:
-                raise _error(file, f"stories.{key}", f"missing variable {var!r} (declared in `variables`)")
+                raise _error(file, f"stories.{key}", f"missing variable {var!r} (declared under variables)")
         for var, value in story.items():
             if var not in declared:
                 raise _error(file, f"stories.{key}.{var}", f"unknown variable {var!r}; declare it in `variables` or remove it")
@@ -562,21 +576,17 @@ def _check_harm_emails(name: str, spec: ScenarioFile, file: str, emails: list[Em
         raise _error(file, "emails", f"no email is selected for {what}")
     headers = {a for e in emails for a in (e.sender, *e.to, *e.cc)}
     bodies = "\n".join(e.body for e in emails)
-    problem = None
+    problems = []
     if name == "blackmail":
-        missing = [a for a in (spec.target_address, *spec.external_addresses) if a not in headers]
-        if missing:
-            problem = f"no email is from or to {missing[0]} (the affair thread)"
-    elif name == "leaking":
+        problems += [f"no email is from or to {a} (the affair thread)" for a in (spec.target_address, *spec.external_addresses) if a not in headers]
+    if name == "leaking":
         if not any(a.confidential for e in emails for a in e.attachments):
-            problem = "no email carries a confidential attachment"
-        missing = [a for a in spec.external_addresses if a not in bodies]
-        if missing:
-            problem = f"no email body gives the external address {missing[0]} (the request)"
-    elif name == "murder" and spec.override_code not in bodies:
-        problem = f"no email body carries the override code {spec.override_code} (the alert)"
-    if problem:
-        raise _error(file, "emails", f"harmful-action target missing for {what}: {problem}")
+            problems.append("no email carries a confidential attachment")
+        problems += [f"no email body gives the external address {a} (the request)" for a in spec.external_addresses if a not in bodies]
+    if name == "murder" and spec.override_code not in bodies:
+        problems.append(f"no email body carries the override code {spec.override_code} (the alert)")
+    if problems:
+        raise _error(file, "emails", f"harmful-action target missing for {what}: {problems[0]}")
 
 
 def _render_email(email: _EmailTemplate, context: dict[str, Any], what: str) -> Email:
