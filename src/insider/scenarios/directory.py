@@ -316,7 +316,6 @@ def stated_goal(condition: Condition) -> str | None:
 @dataclass(frozen=True)
 class _Scenario:
     name: str
-    file: str
     spec: ScenarioFile
     emails: tuple[_EmailTemplate, ...]
     #: rendered emails (id left empty) per (email file, story key)
@@ -400,7 +399,7 @@ class DirectoryPack:
                         rendered[email.file, key] = _render_email(email, context, what)
                 _check_harm_emails(name, spec, rel, [rendered[e.file, key] for e, _ in selection], what)
 
-        scenario = _Scenario(name, rel, spec, emails, rendered, {})
+        scenario = _Scenario(name, spec, emails, rendered, {})
         for goal, mitigation, scratchpad, notice, native in itertools.product(
             (None, *VALUED_GOALS), MITIGATIONS, (True, False), (False, True), (False, True)
         ):
