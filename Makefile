@@ -7,7 +7,7 @@ WHEELS := .cache/wheels
 LLAMA_VERSION := 0.3.36
 LLAMA_WHEEL := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)
 # llama.cpp's AMX kernels segfault on this CPU family: build without them, and never reuse
-# pip's wheel cache (it ignores CMAKE_ARGS). See docs/offline.md.
+# pip's wheel cache (it ignores CMAKE_ARGS). See docs/local-models.md.
 LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF "-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 
 .PHONY: run test setup browser clean

@@ -78,6 +78,8 @@ class Experiment(BaseModel):
     pack: str = "paper"
     mode: Mode = "text"
     models: list[str] = Field(min_length=1)
+    #: provider arguments per model name, e.g. {"vllm/my-model": {"base_url": "http://127.0.0.1:8000/v1"}}
+    model_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: epochs per condition
     samples: int = Field(default=1, ge=1)
     temperature: float | None = Field(default=1.0, ge=0)
@@ -98,6 +100,9 @@ class Experiment(BaseModel):
     def _non_empty(self) -> "Experiment":
         if not self.conditions():
             raise ValueError("grid expands to no conditions")
+        unknown = [m for m in self.model_args if m not in self.models]
+        if unknown:
+            raise ValueError(f"model_args names {', '.join(unknown)}, which is not in models")
         return self
 
     def conditions(self) -> list[Condition]:

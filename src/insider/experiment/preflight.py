@@ -19,7 +19,7 @@ def _plain(message: str) -> str:
     return " ".join(text.split())
 
 
-def check_model(model: str, where: str, require_key: bool = True) -> None:
+def check_model(model: str, where: str, require_key: bool = True, model_args: dict | None = None) -> None:
     """Construct the model once, so a bad name or a missing key fails here, in one line.
 
     With `require_key=False` (estimates) a missing API key or SDK is not an error.
@@ -27,7 +27,7 @@ def check_model(model: str, where: str, require_key: bool = True) -> None:
     if "/" not in model:
         raise InsiderError(f"{where}: model {model!r} needs a provider prefix, e.g. openai/{model} or anthropic/{model}")
     try:
-        get_model(model)
+        get_model(model, **(model_args or {}))
     except PrerequisiteError as exc:
         if not require_key:
             return

@@ -9,6 +9,7 @@ from typing import Any
 from inspect_ai import eval_set
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+from inspect_ai.model import Model, get_model
 
 from insider.errors import InsiderError
 from insider.experiment import budget
@@ -41,7 +42,7 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     conditions = [c.id for c in experiment.conditions()]
     prompts = render_all(experiment.pack, conditions, experiment.allow_unfilled)
     for i, model in enumerate(experiment.models):
-        check_model(model, f"models[{i}]", require_keys)
+        check_model(model, f"models[{i}]", require_keys, experiment.model_args.get(model))
     if experiment.judge.model != "rules":
         check_model(experiment.judge.model, "judge.model", require_keys)
     longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
@@ -80,6 +81,14 @@ def _generate_config(experiment: Experiment) -> dict[str, Any]:
     return {k: v for k, v in config.items() if v is not None}
 
 
+def _models(experiment: Experiment) -> list[str | Model]:
+    """Model names, or Model objects where the experiment gives provider arguments."""
+    return [
+        get_model(name, memoize=False, **experiment.model_args[name]) if name in experiment.model_args else name
+        for name in experiment.models
+    ]
+
+
 def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
     """Per model: harmful / safe / unscored / error counts from the logs' verdict scores."""
     from insider.judges.verdict import SCORE_PREFIX
@@ -114,7 +123,7 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
         complete, logs = eval_set(
             tasks=[experiment_task(experiment)],
             log_dir=run.log_dir,
-            model=experiment.models,
+            model=_models(experiment),
             model_roles=model_roles,
             retry_attempts=run.retry_attempts,
             retry_on_error=run.retry_on_error,
