@@ -23,6 +23,7 @@ from insider.analysis.stats import sort_cells, wilson
 from insider.conditions import GOAL_VALUES, SCENARIOS, URGENCIES
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "font.size": 9})
+_HEAT_COLOURS = matplotlib.colormaps["Reds"].with_extremes(bad="#eeeeee")
 #: conditions per scenario above which bar labels are left out
 _LABEL_LIMIT = 40
 
@@ -108,8 +109,7 @@ def heat_map(cell_table: pd.DataFrame, scenario: str) -> Figure | None:
     for ax, name in zip(axes, series):
         pivot = grid[grid["series"] == name].pivot_table(index="goal_value", columns="urgency", values=["rate", "k", "n"], aggfunc="first")
         rates = pivot["rate"].reindex(index=values, columns=urgencies).to_numpy(dtype=float)
-        image = ax.imshow(np.ma.masked_invalid(rates), cmap="Reds", vmin=0, vmax=1, aspect="auto")
-        image.cmap.set_bad("#eeeeee")
+        image = ax.imshow(np.ma.masked_invalid(rates), cmap=_HEAT_COLOURS, vmin=0, vmax=1, aspect="auto")
         for (r, c), rate in np.ndenumerate(rates):
             if np.isnan(rate):
                 ax.text(c, r, "–", ha="center", va="center", fontsize=7, color="#888")
