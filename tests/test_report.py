@@ -154,9 +154,30 @@ def test_transcripts_are_limited_per_cell_and_outcome(capsys, log_report, tmp_pa
     assert [s["transcript"] is not None for s in sorted(murder_safe, key=lambda s: s["epoch"])] == [True, False]
 
 
+def test_a_results_file_is_reported_on_alone(capsys, results_file, tmp_path):
+    result = run_cli(capsys, "report", str(results_file), "--score", "insider_verdict_rules", "--out", str(tmp_path))
+    assert result.code == 2 and "a results file is reported on alone" in result.err
+
+
 def test_bad_report_input_is_one_line(capsys, tmp_path):
     bad = tmp_path / "results.csv"
     bad.write_text("model,outcome\nx,harmful\n")
     result = run_cli(capsys, "report", str(bad), "--out", str(tmp_path / "r"))
     assert result.code == 2 and "lacks column(s) condition_id" in result.err and result.err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_view_opens_inspects_viewer_on_loopback(capsys, monkeypatch, tmp_path):
+    import os
+
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda path, command: calls.append(command))
+    result = run_cli(capsys, "view", str(tmp_path), "--port", "7600")
+    assert result.code == 0 and "http://127.0.0.1:7600" in result.out
+    [command] = calls
+    assert command[1:] == ["-m", "inspect_ai", "view", "start", "--log-dir", str(tmp_path), "--host", "127.0.0.1", "--port", "7600"]
+
+
+def test_view_refuses_a_missing_directory(capsys, tmp_path):
+    result = run_cli(capsys, "view", str(tmp_path / "nope"))
+    assert result.code == 2 and "not found" in result.err

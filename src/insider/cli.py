@@ -281,13 +281,14 @@ def view(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 7575,
 ) -> None:
     """Open Inspect's transcript viewer on 127.0.0.1 (Ctrl-C stops it)."""
-    import subprocess
+    import os
 
     if not log_dir.is_dir():
         raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (default: logs)")
     command = [sys.executable, "-m", "inspect_ai", "view", "start", "--log-dir", str(log_dir), "--host", "127.0.0.1", "--port", str(port)]
     console.print(f"Inspect viewer: http://127.0.0.1:{port}", highlight=False)
-    raise typer.Exit(subprocess.call(command))
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # the viewer takes over this process (and its signals)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from insider.analysis import plots, stats
 from insider.analysis.replication import SOURCE_NOTES, awareness_replication, replication
 from insider.analysis.results import OUTCOMES, read_results, results_table
 from insider.analysis.transcripts import transcripts
+from insider.errors import InsiderError
 
 #: results columns shown in the sample browser
 BROWSER_COLUMNS = [
@@ -46,7 +47,9 @@ class Analysis:
 def load(inputs: Sequence[str | Path], score: str | None = None) -> tuple[pd.DataFrame, bool]:
     """The results table from log dirs/files, or from one results file; and whether logs were read."""
     paths = [Path(p) for p in inputs]
-    if len(paths) == 1 and paths[0].suffix in RESULTS_SUFFIXES:
+    if any(p.suffix in RESULTS_SUFFIXES for p in paths):
+        if len(paths) > 1 or score is not None:
+            raise InsiderError("a results file is reported on alone (no log dirs, no --score: its verdicts are already chosen)")
         return read_results(paths[0]), False
     return results_table(paths, score=score), True
 
