@@ -74,13 +74,10 @@ class LocalModelAPI(ModelAPI):
         request = completion_request(input, config)
         completion = await anyio.to_thread.run_sync(self.local.complete, request)
         output = model_output(self.model_name, completion)
-        call = ModelCall.create(
-            request=dict(model=self.model_name, messages=request.messages, max_tokens=request.max_tokens,
-                         stop=request.stop, seed=completion.seed, **request.sampling),
-            response=dict(text=completion.text, finish_reason=completion.finish_reason,
-                          usage=output.usage, metadata=output.metadata),
-            time=completion.seconds,
-        )
+        sent = dict(model=self.model_name, messages=request.messages, max_tokens=request.max_tokens,
+                    stop=request.stop, seed=completion.seed, **request.sampling)
+        received = dict(text=completion.text, finish_reason=completion.finish_reason, usage=output.usage)
+        call = ModelCall.create(request=sent, response=received, time=completion.seconds)
         return output, call
 
 
