@@ -66,16 +66,29 @@ def start_spend(
     """Reset the process-wide spend for a new run."""
     global SPEND
     SPEND = Spend(budget_usd=budget_usd, earlier_usd=earlier_usd, batch=batch, overrides=dict(overrides or {}))
+    if budget_usd is not None:
+        _register_spend_hook()
     return SPEND
 
 
-@hooks(name="insider_spend", description="Counts dollars spent on model calls against the run's budget.")
-class SpendHook(Hooks):
-    def enabled(self) -> bool:
-        return SPEND.budget_usd is not None
+_hook_registered = False
 
-    async def on_model_usage(self, data: ModelUsageData) -> None:
-        SPEND.add(data.model_name, data.usage)
+
+def _register_spend_hook() -> None:
+    """Register the spend-counting hook once, only for runs that have a budget."""
+    global _hook_registered
+    if _hook_registered:
+        return
+
+    @hooks(name="insider_spend", description="Counts dollars spent on model calls against the run's budget.")
+    class SpendHook(Hooks):
+        def enabled(self) -> bool:
+            return SPEND.budget_usd is not None
+
+        async def on_model_usage(self, data: ModelUsageData) -> None:
+            SPEND.add(data.model_name, data.usage)
+
+    _hook_registered = True
 
 
 @solver
