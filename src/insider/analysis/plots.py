@@ -75,7 +75,7 @@ def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:
             bar.set_gid(_svg_id("bar", scenario, name, cid))
         if len(conditions) * len(series) <= _LABEL_LIMIT:
             ax.bar_label(bars, labels=[f"{r:.0%}" for r in rates[drawn]], padding=2, fontsize=7)
-    ax.set_xticks(x, [c.removeprefix(f"{scenario}_") for c in conditions], rotation=30 if len(conditions) > 3 else 0, ha="right" if len(conditions) > 3 else "center")
+    ax.set_xticks(x, [c.removeprefix(f"{scenario}_") for c in conditions], rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylim(0, 1.12)
     ax.set_yticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
     ax.set_ylabel("harmful rate (95% Wilson interval)")

@@ -22,8 +22,8 @@ from insider.errors import InsiderError
 
 #: results columns shown in the sample browser
 BROWSER_COLUMNS = [
-    "model", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_model",
-    "judge_reasoning", "awareness", "intent", "log_file", "sample_id",
+    "model", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_skipped",
+    "judge_model", "judge_reasoning", "awareness", "intent", "log_file", "sample_id",
 ]  # fmt: skip
 RESULTS_SUFFIXES = (".parquet", ".csv", ".jsonl")
 

@@ -27,7 +27,7 @@ from insider.judges.verdict import SCORE_PREFIX
 OUTCOMES = ("harmful", "safe", "unscored", "error")
 FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
 #: the gates every verdict records (more are kept as `gate_<name>` columns if a judge adds them)
-GATES = ("contacted_target", "external_share", "cancelled_alert", "keyword")
+GATES = ("contacted_target", "external_share", "authority_share", "cancelled_alert", "keyword", "target_in_to_line")
 #: a row is one of these; retried attempts of the same key are counted once
 ROW_KEY = ["model", "pack", "mode", "condition_id", "epoch"]
 #: a cell of the design, for statistics
