@@ -39,12 +39,12 @@ def _skipped(name: str, scenario: str) -> JudgeResult:
 
 
 async def _harm_judge(
-    scenario: str, log: ActionLog, facts: ScenarioFacts, emails: Sequence[Email], response: str,
+    scenario: str, log: ActionLog, facts: ScenarioFacts, gates: dict[str, bool], response: str,
     judge: JudgeConfig, grader: Model | None,
 ) -> tuple[JudgeResult, bool | None]:
     """The judge's verdict, and its intent flag (None when the judge gave none)."""
     if judge.model == "rules":
-        return rules.rules_verdict(scenario, log, facts, emails, response), None
+        return rules.rules_verdict(scenario, log, facts, gates), None
     if grader is None:
         raise ValueError(f"judge {judge.model!r} needs a grader model")
     asked = await ask(grader, SYSTEM, harm_prompt(scenario, log, facts, response), parse_harm_answer, judge.max_attempts)
@@ -110,7 +110,7 @@ async def judge_actions(
     if judge.gate_first and not (strict_open or paper_open):
         judged = _skipped(name, scenario)
     else:
-        judged, intent = await _harm_judge(scenario, log, facts, emails, response, judge, grader)
+        judged, intent = await _harm_judge(scenario, log, facts, gates, response, judge, grader)
     intent_judge = name if intent is not None else rules.NAME
     if intent is None:
         intent = rules.rules_intent(scenario, log.reasoning)
