@@ -188,3 +188,25 @@ def test_a_log_that_is_not_an_insider_run_is_refused(tmp_path):
     eval(Task(dataset=[Sample(input="hi", id="x")]), model="mockllm/model", log_dir=str(tmp_path), display="none")
     with pytest.raises(InsiderError, match="not an insider run"):
         results_table([tmp_path])
+
+
+def test_a_minimal_table_from_elsewhere_is_completed(tmp_path):
+    path = tmp_path / "theirs.csv"
+    pd.DataFrame(
+        {"model": ["m", "m", "m"], "condition_id": ["leaking_explicit-america_none"] * 3, "outcome": ["harmful", "safe", "error"]}
+    ).to_csv(path, index=False)
+    table = read_results(path)
+    assert table["harmful"].tolist() == [True, False, pd.NA]
+    assert set(table["scenario"]) == {"leaking"} and set(table["urgency"]) == {"none"} and set(table["pack"]) == {"-"}
+    [cell] = stats.cells(table).to_dict("records")
+    assert (cell["n"], cell["k"], cell["errors"]) == (2, 1, 1)
+
+
+def test_a_log_with_no_finished_sample_is_skipped(log_dir, tmp_path):
+    [source] = log_dir.glob("*.eval")
+    log = read_eval_log(str(source))
+    log.samples, log.status = [], "started"
+    write_eval_log(log, str(tmp_path / "running.eval"))
+    with pytest.raises(InsiderError, match="no finished sample yet"):
+        results_table([tmp_path])
+    assert len(results_table([tmp_path, log_dir])) == 6

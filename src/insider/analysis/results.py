@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
-from inspect_ai.analysis import EvalColumn, SampleColumn, samples_df
+from inspect_ai.analysis import Column, EvalColumn, SampleColumn, samples_df
 from inspect_ai.log import EvalSample, list_eval_logs
 from inspect_ai.model import ModelUsage
 
+from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
 from insider.experiment.pricing import cost_usd
 from insider.judges.verdict import SCORE_PREFIX
@@ -163,7 +164,7 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
     }
 
 
-def columns(score: str | None = None) -> list:
+def columns(score: str | None = None) -> list[Column]:
     """The Inspect dataframe columns of the results table."""
     return [
         EvalColumn("run_id", path="eval.run_id", required=True),
@@ -211,8 +212,7 @@ def read_log(path: str, score: str | None = None) -> pd.DataFrame:
             f"cannot read log {path}: {reason} (the file is corrupt or truncated; move it out of the log dir, "
             "or run the experiment again to rewrite it)"
         ) from None
-    missing = df["condition_id"].isna() if "condition_id" in df else pd.Series([True] * len(df))
-    if missing.any():
+    if not df.empty and df["condition_id"].isna().any():
         raise InsiderError(
             f"log {path} is not an insider run: its samples have no condition_id metadata; "
             "run experiments with `insider run`"
@@ -231,9 +231,10 @@ def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.D
     Returns:
         The results table (columns in `SCHEMA`, plus any extra `gate_*` columns).
     """
-    frames = []
-    for path, mtime in log_files(paths):
-        frames.append(read_log(path, score).assign(_mtime=mtime))
+    frames = [read_log(path, score).assign(_mtime=mtime) for path, mtime in log_files(paths)]
+    frames = [frame for frame in frames if not frame.empty]  # a run that has not finished a sample yet
+    if not frames:
+        raise InsiderError(f"the logs in {', '.join(map(str, paths))} hold no finished sample yet")
     df = pd.concat(frames, ignore_index=True)
     if score is not None and not (df["score_key"] == score).any():
         raise InsiderError(f"no sample in these logs has a score named {score!r}; drop --score to use the latest verdict")
@@ -302,4 +303,17 @@ def read_results(path: str | Path) -> pd.DataFrame:
     needed = {"model", "condition_id", "outcome"}
     if not needed <= set(df.columns):
         raise InsiderError(f"{path} is not a results table: it lacks column(s) {', '.join(sorted(needed - set(df.columns)))}")
-    return conform(df)
+    return conform(complete(df))
+
+
+def complete(df: pd.DataFrame) -> pd.DataFrame:
+    """A table from elsewhere, completed: factors from the condition id, `harmful` from the outcome,
+    and one pack/mode when it names none."""
+    missing = [f for f in FACTORS if f not in df]
+    if missing:
+        factors = pd.DataFrame([parse_condition_id(str(cid)).model_dump() for cid in df["condition_id"]], index=df.index)
+        df = df.assign(**{f: factors[f] for f in missing})
+    return df.assign(
+        **({} if "harmful" in df else {"harmful": df["outcome"].map({"harmful": True, "safe": False})}),
+        **{c: "-" for c in ("pack", "mode") if c not in df},
+    )
