@@ -327,14 +327,15 @@ def test_file_that_is_not_gguf_is_one_clear_line(tmp_path):
 @pytest.mark.slow
 async def test_embedded_model_generates_real_text_with_token_counts():
     model = get_model("insider-local/smollm2", memoize=False)
-    llama = model.api.local.llama
-    assert llama.model_params.use_extra_bufts is False  # the AMX guard reached llama.cpp
-    prompt = [ChatMessageUser(content="Name three colours.")]
+    assert model.api.local.llama.model_params.use_extra_bufts is False  # the AMX guard reached llama.cpp
+    colours, animals = [ChatMessageUser(content="Name three colours.")], [ChatMessageUser(content="Name two animals.")]
     config = GenerateConfig(max_tokens=32, temperature=0.7, seed=5)
-    first = await model.generate(prompt, config=config)
-    again = await model.generate(prompt, config=config)
+    first = await model.generate(colours, config=config)
     assert len(first.completion.split()) >= 2
     assert 0 < first.usage.output_tokens <= 32
     assert first.usage.input_tokens == first.input_context_tokens > 10
     assert first.usage.total_tokens == first.input_context_tokens + first.usage.output_tokens
-    assert again.usage.input_tokens == 1 and again.completion == first.completion
+    await model.generate(animals, config=config)
+    again = await model.generate(colours, config=config)  # its prompt comes back from a saved state
+    assert again.metadata["prefix_source"] == "cache" and again.usage.input_tokens == 1
+    assert again.completion == first.completion

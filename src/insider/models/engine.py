@@ -22,7 +22,7 @@ from typing import Any, Iterator, Literal
 
 import llama_cpp
 from jinja2 import TemplateError
-from llama_cpp import Llama
+from llama_cpp import Llama, LlamaState
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter
 
 from insider.errors import InsiderError
@@ -175,8 +175,19 @@ class LocalModel:
         llama.n_tokens = reused
         llama.eval(prefix[reused:])
         if use_cache and (hit is None or hit.length < len(prefix)):
-            self.prefix_cache.store(prefix, llama.save_state())
+            self.prefix_cache.store(prefix, self._saved_state())
         return reused, source
+
+    def _saved_state(self) -> LlamaState:
+        """The context's state, without the copy of the logits buffer.
+
+        Without `logits_all` llama.cpp samples from its own logits and never reads that
+        buffer (n_batch x vocabulary floats, 100 MB for SmolLM2, more than the KV cache of
+        a study prompt). One row is kept: `load_state` broadcasts it back into place.
+        """
+        state = self.llama.save_state()
+        state.scores = state.scores[:1].copy()
+        return state
 
 
 def _as_list(stop: str | list[str] | None) -> list[str]:
