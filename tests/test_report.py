@@ -181,3 +181,9 @@ def test_view_opens_inspects_viewer_on_loopback(capsys, monkeypatch, tmp_path):
 def test_view_refuses_a_missing_directory(capsys, tmp_path):
     result = run_cli(capsys, "view", str(tmp_path / "nope"))
     assert result.code == 2 and "not found" in result.err
+
+
+@pytest.mark.parametrize("command", ["results", "report", "view"])
+def test_analysis_commands_have_help(capsys, command):
+    result = run_cli(capsys, command, "--help")
+    assert result.code == 0 and "Usage" in result.out and "--help" in result.out
