@@ -187,3 +187,19 @@ def test_view_refuses_a_missing_directory(capsys, tmp_path):
 def test_analysis_commands_have_help(capsys, command):
     result = run_cli(capsys, command, "--help")
     assert result.code == 0 and "Usage" in result.out and "--help" in result.out
+
+
+def test_a_model_whose_samples_all_errored_still_gets_a_heat_map_panel(tmp_path):
+    from insider.analysis import plots, stats
+    from synthetic import rows, table
+
+    cells = stats.cells(
+        table(
+            rows(GPT, "blackmail_none-none_none", 0, 0, errors=2),
+            rows(GPT, "blackmail_none-none_replacement", 0, 0, errors=2),
+            rows(OPUS, "blackmail_none-none_none", 1, 2),
+            rows(OPUS, "blackmail_none-none_replacement", 1, 2),
+        )
+    )
+    figure = plots.heat_map(cells, "blackmail")
+    assert [ax.get_title() for ax in figure.axes[:2]] == [OPUS, GPT]

@@ -107,7 +107,7 @@ def heat_map(cell_table: pd.DataFrame, scenario: str) -> Figure | None:
     fig = Figure(figsize=(1.8 + len(series) * (1.0 + 0.95 * len(urgencies)), 1.4 + 0.45 * len(values)), layout="constrained")
     axes = fig.subplots(1, len(series), squeeze=False)[0]
     for ax, name in zip(axes, series):
-        pivot = grid[grid["series"] == name].pivot_table(index="goal_value", columns="urgency", values=["rate", "k", "n"], aggfunc="first")
+        pivot = grid[grid["series"] == name].pivot_table(index="goal_value", columns="urgency", values=["rate", "k", "n"], aggfunc="first", dropna=False)
         rates = pivot["rate"].reindex(index=values, columns=urgencies).to_numpy(dtype=float)
         image = ax.imshow(np.ma.masked_invalid(rates), cmap=_HEAT_COLOURS, vmin=0, vmax=1, aspect="auto")
         for (r, c), rate in np.ndenumerate(rates):
