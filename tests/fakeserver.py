@@ -232,7 +232,8 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
 
 @dataclass
 class FakeServer:
-    """The fake server. Counts are per `(model, key)`; `replies` counts what was served."""
+    """The fake server. Counts are per `(model, key)`; `replies` counts what was served (a request
+    without the right API key gets a 401, counted as `unauthorized`)."""
 
     script: Script = field(default_factory=lambda: always("answer"))
     #: seconds every request waits before its reply (benchmarks use 1)
@@ -290,8 +291,6 @@ class FakeServer:
             )
 
     async def _chat(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return _error(401, "invalid api key", "invalid_request_error")
         body = await request.json()
         messages = body.get("messages") or []
         key = conversation_key(messages)
@@ -299,6 +298,10 @@ class FakeServer:
         with self._lock:
             self.requests[(model, key)] += 1
             call = Call(model=model, key=key, attempt=self.requests[(model, key)], messages=messages)
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            with self._lock:
+                self.replies["unauthorized"] += 1
+            return _error(401, "invalid api key", "invalid_request_error")
         reply = self.script(call)
         _check(reply)
         with self._lock:
