@@ -65,6 +65,9 @@ class RunConfig(BaseModel):
     expected_output_tokens: int = Field(default=1000, ge=1)
     #: samples Inspect buffers before writing them to the log (smaller = less lost to a crash)
     log_buffer: int | None = Field(default=None, ge=1)
+    #: stream every event to Inspect's sample buffer (live `inspect view`, and crash recovery of
+    #: finished but unwritten samples); off by default: it costs about a third of the throughput
+    log_realtime: bool = False
 
 
 class Experiment(BaseModel):

@@ -130,6 +130,7 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
             fail_on_error=True,
             continue_on_fail=True,
             log_buffer=run.log_buffer,
+            log_realtime=run.log_realtime,
             display=display,
             **_generate_config(experiment),
         )
