@@ -26,6 +26,7 @@ from inspect_ai.log import (
     recompute_metrics,
     resolve_sample_attachments,
     write_eval_log,
+    write_log_dir_manifest,
 )
 from inspect_ai.log._log import EvalMetricDefinition, EvalScorer  # not re-exported by inspect_ai.log
 from inspect_ai.model import Model
@@ -36,6 +37,8 @@ from insider.experiment.config import JudgeConfig
 from insider.judges.scorer import judge_sample
 from insider.judges.verdict import SCORE_PREFIX
 
+#: eval-set's manifest of log headers
+MANIFEST = "logs.json"
 #: the live scorer's metrics, recorded for a re-judge key so Inspect recomputes them
 _METRICS = [EvalMetricDefinition(name="insider/harmful_rate"), EvalMetricDefinition(name="inspect_ai/stderr")]
 
@@ -120,10 +123,15 @@ async def rejudge(log_dir: str | Path, judge: JudgeConfig, grader: Model | None 
     log_dir = Path(log_dir)
     if not log_dir.exists():
         raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (e.g. logs/quickstart)")
-    paths = [Path(unquote(urlparse(info.name).path)) for info in list_eval_logs(str(log_dir))]
-    if not paths:
+    found = [Path(unquote(urlparse(info.name).path)) for info in list_eval_logs(str(log_dir))]
+    if not found:
         raise InsiderError(f"no Inspect logs (.eval or .json) under {log_dir}")
-    return [await rejudge_log(path, judge, grader) for path in sorted(paths)]
+    # shown as given (e.g. logs/quickstart/...), not as the absolute paths Inspect lists
+    paths = sorted(log_dir / path.relative_to(log_dir.resolve()) for path in found)
+    summaries = [await rejudge_log(path, judge, grader) for path in paths]
+    if (log_dir / MANIFEST).exists() and any(s.judged for s in summaries):
+        write_log_dir_manifest(str(log_dir))  # eval-set's index of log headers, now with the new scores
+    return summaries
 
 
 def format_summary(summary: RejudgeSummary) -> str:
