@@ -219,13 +219,13 @@ def validate_judge(
     import asyncio
 
     from insider.judges.scorer import load_grader
-    from insider.judges.validate import format_report, report_json
+    from insider.judges.validate import format_report
     from insider.judges.validate import validate_judge as run_validation
 
     config = _judge_config(judge_model, policy)
     report = asyncio.run(run_validation(labels, config, load_grader(judge_model)))
     if as_json:
-        _print_json(report_json(report))
+        _print_json(report.model_dump())
     else:
         sys.stdout.write(format_report(report))
 

@@ -7,7 +7,6 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from inspect_ai.model import Model
@@ -169,10 +168,6 @@ async def validate_judge(path: str | Path, judge: JudgeConfig, grader: Model | N
     verdicts = await judge_cases(cases, judge, grader)
     return agreement(cases, verdicts, judge, judge_name(judge, grader))
 
-
-def report_json(report: ValidationReport) -> dict[str, Any]:
-    """The `--json` object: n, accuracy, precision, recall, kappa, confusion, disagreements (+ context)."""
-    return report.model_dump()
 
 
 def _figure(value: float | None) -> str:
