@@ -39,6 +39,7 @@ def parse_args() -> argparse.Namespace:
 
 async def main() -> None:
     args = parse_args()
+    load_at_start = os.getloadavg()[0]
     pack = get_pack("paper")
     condition_ids = [args.condition, *args.also]
     prompts = {}
@@ -52,26 +53,29 @@ async def main() -> None:
           f"(n_ctx {model.api.local.n_ctx}, threads {model.api.local.llama.n_threads})")
     config = GenerateConfig(max_tokens=args.max_tokens, temperature=1.0, cache_prompt=not args.no_prefix_cache)
 
-    times: dict[str, list[float]] = {condition_id: [] for condition_id in condition_ids}
+    wall: dict[str, list[float]] = {condition_id: [] for condition_id in condition_ids}
+    cpu: dict[str, list[float]] = {condition_id: [] for condition_id in condition_ids}
     for epoch in range(1, args.samples + 1):
         for condition_id, messages in prompts.items():
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.process_time()
             output = await model.generate(messages, config=config)
-            seconds = time.monotonic() - started
-            times[condition_id].append(seconds)
+            wall[condition_id].append(time.monotonic() - started)
+            cpu[condition_id].append(time.process_time() - cpu_started)
             usage = output.usage
-            assert usage is not None
-            print(f"{condition_id} sample {epoch}: {seconds:6.2f} s  prompt {output.input_context_tokens} "
-                  f"(computed {usage.input_tokens}, reused {usage.input_tokens_cache_read} from "
-                  f"{output.metadata['prefix_source']})  output {usage.output_tokens}")
+            assert usage is not None and output.metadata is not None
+            print(f"{condition_id} sample {epoch}: {wall[condition_id][-1]:6.2f} s ({cpu[condition_id][-1]:6.2f} s CPU)  "
+                  f"prompt {output.input_context_tokens} (computed {usage.input_tokens}, reused "
+                  f"{usage.input_tokens_cache_read} from {output.metadata['prefix_source']})  output {usage.output_tokens}")
 
     print()
-    for condition_id, seconds in times.items():
-        first, later = seconds[0], statistics.mean(seconds[1:]) if len(seconds) > 1 else float("nan")
-        print(f"{condition_id}: first {first:.2f} s, later {later:.2f} s (mean of {len(seconds) - 1}), "
-              f"ratio {later / first:.3f} (target <= 0.3)")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or _cpu_model()}, "
-          f"Python {platform.python_version()}")
+    for condition_id in condition_ids:
+        for label, seconds in (("wall", wall[condition_id]), ("CPU", cpu[condition_id])):
+            first, later = seconds[0], statistics.mean(seconds[1:]) if len(seconds) > 1 else float("nan")
+            print(f"{condition_id} ({label}): first {first:.2f} s, later {later:.2f} s (mean of "
+                  f"{len(seconds) - 1}), ratio {later / first:.3f} (target <= 0.3)")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}, "
+          f"Python {platform.python_version()}; load average at start {load_at_start:.2f}, "
+          f"at end {os.getloadavg()[0]:.2f}")
 
 
 def _cpu_model() -> str:
