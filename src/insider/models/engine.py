@@ -125,7 +125,7 @@ class LocalModel:
             return
         larger = "a model with a larger context"
         if self.n_ctx_train and self.n_ctx_train > self.n_ctx:
-            larger += f" (or -M n_ctx=..., up to this model's trained {self.n_ctx_train})"
+            larger += f" (or raise the model arg n_ctx, up to this model's trained {self.n_ctx_train})"
         room = self.n_ctx - prompt_tokens
         fix = f"lower max_tokens to {room} or less, or use {larger}" if room > 0 else f"use {larger}"
         raise InsiderError(
