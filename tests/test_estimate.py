@@ -123,3 +123,13 @@ def test_spend_counts_priced_calls_and_a_zero_budget_allows_free_models():
     assert spend.exhausted
     spend.add("together/unknown", ModelUsage(input_tokens=10))
     assert spend.unpriced_models == {"together/unknown"}
+
+
+def test_local_model_prompts_are_counted_exactly_and_refused_before_any_call():
+    exp = experiment(models=["insider-local/smollm2"], max_tokens=7000, run={})
+    with pytest.raises(InsiderError) as info:
+        prepare(exp)
+    message = str(info.value)
+    assert message.startswith(f"{CONDITION}: prompt does not fit insider-local/smollm2")
+    assert "max_tokens 7000" in message and "context of 8192 tokens" in message
+    assert prepare(experiment(models=["insider-local/smollm2"], max_tokens=256, run={})).rows[0].calls == 3

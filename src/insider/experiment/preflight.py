@@ -52,3 +52,21 @@ def check_context(model: str, prompt_tokens: int, max_tokens: int, condition_id:
             f"{max_tokens}, more than its {context}-token context; lower max_tokens or pick a larger model "
             "(prompts are never truncated)"
         )
+
+
+def check_local_context(model: str, model_args: dict | None, prompts: list, mode: str, max_tokens: int) -> None:
+    """For in-process models (insider-local), count every prompt exactly with the model's own
+    tokenizer and chat template, and refuse before any generation if one does not fit."""
+    from insider.agent import sample_messages
+
+    local = getattr(get_model(model, **(model_args or {})).api, "local", None)
+    if local is None:
+        return
+    for prompt in prompts:
+        messages = [{"role": m.role, "content": m.text} for m in sample_messages(prompt, mode)]
+        tokens, _ = local.prompt_tokens(messages)
+        try:
+            local.check_fits(len(tokens), max_tokens)
+        except InsiderError as exc:
+            raise InsiderError(f"{prompt.condition_id}: {exc}") from None
+

@@ -15,7 +15,7 @@ from insider.errors import InsiderError
 from insider.experiment import budget
 from insider.experiment.config import Experiment
 from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
-from insider.experiment.preflight import _plain, check_context, check_model
+from insider.experiment.preflight import _plain, check_context, check_local_context, check_model
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
 
@@ -49,6 +49,10 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     longest_tokens = prompt_tokens(longest, experiment.mode)
     for model in experiment.models:
         check_context(model, longest_tokens, experiment.max_tokens or 0, longest.condition_id)
+        if model.startswith("insider-local/"):
+            check_local_context(
+                model, experiment.model_args.get(model), prompts, experiment.mode, experiment.max_tokens or 1024
+            )
     return estimate_experiment(experiment, prompts)
 
 
