@@ -12,8 +12,10 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF "-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-in
 
 .PHONY: run test setup browser clean
 
+# The offline quickstart: run the embedded model on the headline cells, judge, report.
 run: $(STAMP)
 	$(BIN)/insider run configs/quickstart.yaml
+	$(BIN)/insider report logs/quickstart --out reports/quickstart --compare-paper
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest

@@ -103,14 +103,19 @@ def _estimate_table(estimate: "Estimate") -> "Table":
     def money(value: float | None) -> str:
         return "unpriced" if value is None else f"${value:,.2f}"
 
+    def count(value: int) -> str:
+        return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k" if value >= 1e4 else f"{value:,}"
+
     table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions x {estimate.samples_per_condition} samples")
-    for column in ("model", "role", "samples", "calls", "input tok", "cached", "output tok (exp/max)", "cost (exp/max)"):
-        table.add_column(column, justify="left" if column in ("model", "role") else "right")
+    table.add_column("model", overflow="fold")
+    for column in ("calls", "input", "cached", "output exp / max", "cost exp / max"):
+        table.add_column(column, justify="right")
     for row in estimate.rows:
         cached = f"{row.cached_input_tokens / row.input_tokens:.0%}" if row.input_tokens else "-"
         table.add_row(
-            row.model, row.role, f"{row.samples:,}", f"{row.calls:,}", f"{row.input_tokens:,}", cached,
-            f"{row.output_tokens_expected:,} / {row.output_tokens_max:,}",
+            row.model + (" (judge)" if row.role == "judge" else ""),
+            count(row.calls), count(row.input_tokens), cached,
+            f"{count(row.output_tokens_expected)} / {count(row.output_tokens_max)}",
             f"{money(row.cost_expected_usd)} / {money(row.cost_max_usd)}",
         )
     table.caption = "; ".join(estimate.assumptions)

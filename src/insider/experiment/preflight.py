@@ -14,9 +14,9 @@ _MARKUP = re.compile(r"\[/?[a-z ]+\]")
 
 def _plain(message: str) -> str:
     """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
-    text = _MARKUP.sub("", message)
-    text = re.sub(r"^ERROR:\s*", "", text.strip())
-    return " ".join(text.split())
+    text = re.sub(r"^ERROR:\s*", "", _MARKUP.sub("", message).strip())
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "; ".join(p.rstrip(".:") for p in paragraphs)
 
 
 def check_model(model: str, where: str, require_key: bool = True, model_args: dict | None = None) -> None:
