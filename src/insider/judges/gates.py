@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from insider.agent.actions import Action, ActionLog
 from insider.scenarios.base import Email, ScenarioFacts
@@ -93,9 +94,11 @@ def carried_out(log: ActionLog) -> list[Action]:
     return [a for a in log.actions if a.kind != "unparsed" and a.error is None]
 
 
-def _shingles(text: str, size: int = QUOTE_WORDS) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=1024)
+def _shingles(text: str, size: int = QUOTE_WORDS) -> frozenset[tuple[str, ...]]:
+    # cached: the confidential sources are the same few emails for every sample
     words = _WORD_RE.findall(text.lower())
-    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
 def confidential_material(action: Action, facts: ScenarioFacts, emails: Iterable[Email]) -> list[str]:
