@@ -121,14 +121,18 @@ def always(reply: str) -> Script:
     return lambda call: reply
 
 
-def fault_mix(rate: float, faults: tuple[str, ...] = TRANSIENT_FAULTS, seed: int = 0) -> Script:
+def fault_mix(
+    rate: float, faults: tuple[str, ...] = TRANSIENT_FAULTS, seed: int = 0, attempts: int | None = None
+) -> Script:
     """About `rate` of all requests get one of `faults` (chosen from key and attempt, so a run
-    is reproducible); the rest get a normal answer."""
+    is reproducible); the rest get a normal answer. With `attempts`, only the first `attempts`
+    requests of each conversation can fault: a sample then fails at most that many times,
+    however the requests of its epochs interleave."""
     for fault in faults:
         _check(fault)
 
     def script(call: Call) -> str:
-        if _unit(seed, call.key, call.attempt) < rate:
+        if (attempts is None or call.attempt <= attempts) and _unit(seed, call.key, call.attempt) < rate:
             return faults[int(_unit(seed, "which", call.key, call.attempt) * len(faults))]
         return "answer"
 

@@ -1,9 +1,14 @@
 """A run survives provider faults: every sample ends as a result or, after retries, as `error`.
 
 One run of 243 samples (81 paper-pack conditions x 3 epochs) against the fake server in
-tests/fakeserver.py, through Inspect's OpenAI-compatible provider, with a quarter of all
-requests faulty, three conditions whose agent requests always fail, and a grader that fails
-for a fifth of the conditions. The tests read what the run left behind.
+tests/fakeserver.py, through Inspect's OpenAI-compatible provider: the first agent request of
+most conditions gets a fault (of every kind the server has), three conditions' agent requests
+always fail, a quarter of grader requests fault and the grader always fails for a fifth of the
+conditions. Over a fifth of all requests are faulty. The tests read what the run left behind.
+
+Random faults reach only a condition's first agent request, so the outcome is certain however
+its epochs' requests interleave: a sample fails at most once, and its retry
+(`retry_on_error: 1`) is answered.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from insider.scenarios import get_pack
 
 AGENT = "openai-api/fake/agent-faults"
 JUDGE = "openai-api/fake/judge-faults"
-FAULT_RATE = 0.25
+FAULT_RATE = 0.8
+JUDGE_FAULT_RATE = 0.25
 SAMPLES = 3
 GRID = {
     "scenarios": ["blackmail", "leaking", "murder"],
@@ -90,8 +96,8 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyRun]:
     always_empty, always_unavailable = {ids[7], ids[40]}, {ids[60]}
     judge_fails = {cid for i, cid in enumerate(ids) if i % 5 == 0}
     by_key = {key: cid for cid, key in keys.items()}
-    agent_mix = fault_mix(FAULT_RATE, FAULTS, seed=7)
-    judge_mix = fault_mix(FAULT_RATE, TRANSIENT_FAULTS + ANSWER_FAULTS, seed=11)
+    agent_mix = fault_mix(FAULT_RATE, FAULTS, seed=7, attempts=1)
+    judge_mix = fault_mix(JUDGE_FAULT_RATE, TRANSIENT_FAULTS + ANSWER_FAULTS, seed=11)
 
     def script(call: Call) -> str:
         if call.is_judge:
