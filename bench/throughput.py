@@ -7,8 +7,8 @@ run with `inspect eval`). Samples/s is measured over each eval's own clock (the 
 started/completed times, so process start-up is left out) and printed beside the ideal,
 `connections / latency`. The ratio insider / bare is the figure of merit (target >= 0.9).
 
-    .venv/bin/python bench/throughput.py            # ~1,000 samples per level (about 10 minutes)
-    .venv/bin/python bench/throughput.py --quick    # 200 samples per level
+    .venv/bin/python bench/throughput.py            # 1,000 samples per level (about 15 minutes)
+    .venv/bin/python bench/throughput.py --quick    # 200 samples per level (about 4 minutes)
 
 `bare_generate` below is also the bare task `bench/overhead.py` measures.
 """
