@@ -106,7 +106,9 @@ class Call:
         return "judge" in self.model
 
 
-Script = Callable[[Call], str]
+#: a script returns a reply name (one of REPLIES), or an assistant message to send as it is
+#: (e.g. `{"role": "assistant", "content": None, "tool_calls": [...]}` for native tool calls)
+Script = Callable[[Call], "str | dict[str, Any]"]
 
 
 def _unit(*parts: object) -> float:
@@ -307,6 +309,11 @@ class FakeServer:
                 self.replies["unauthorized"] += 1
             return _error(401, "invalid api key", "invalid_request_error")
         reply = self.script(call)
+        if isinstance(reply, dict):
+            with self._lock:
+                self.replies["scripted_message"] += 1
+            finish = "tool_calls" if reply.get("tool_calls") else "stop"
+            return JSONResponse(_completion(model, reply, finish))
         _check(reply)
         with self._lock:
             self.replies[reply] += 1
