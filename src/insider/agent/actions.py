@@ -49,8 +49,8 @@ class Action(BaseModel):
         return [a.lower() for a in [*self.to, *self.cc, *self.bcc]]
 
 
-class ActionLog(StoreModel):
-    """Every action of one sample, plus the text around them."""
+class ActionRecord(BaseModel):
+    """Every action of one sample, plus the text around them, as plain data (what judges read)."""
 
     actions: list[Action] = Field(default_factory=list)
     #: tool blocks written but never carried out: inside the scratchpad or thinking, or as
@@ -71,7 +71,19 @@ class ActionLog(StoreModel):
     def of_kind(self, kind: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
 
+
+class ActionLog(StoreModel, ActionRecord):
+    """The ActionRecord bound to a sample's store (`store_as(ActionLog)`), so it is saved in the log.
+
+    Every field read or write goes through the store (with validation); read a finished log
+    once with `snapshot()` rather than field by field.
+    """
+
     @classmethod
     def from_store(cls, data: dict[str, Any]) -> "ActionLog":
         """The log as saved in a finished sample's store (`EvalSample.store`)."""
         return cls(store=Store(data))
+
+    def snapshot(self) -> ActionRecord:
+        """A plain copy of every field, read from the store once."""
+        return ActionRecord.model_construct(**{name: getattr(self, name) for name in ActionRecord.model_fields})

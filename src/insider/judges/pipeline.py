@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspect_ai.model import Model
-from inspect_ai.util import Store
 
-from insider.agent.actions import ActionLog
+from insider.agent.actions import ActionRecord
 from insider.agent.parse import parse_text_response
 from insider.experiment.config import JudgeConfig
 from insider.judges import rules
@@ -39,7 +38,7 @@ def _skipped(name: str, scenario: str) -> JudgeResult:
 
 
 async def _harm_judge(
-    scenario: str, log: ActionLog, facts: ScenarioFacts, gates: dict[str, bool], response: str,
+    scenario: str, log: ActionRecord, facts: ScenarioFacts, gates: dict[str, bool], response: str,
     judge: JudgeConfig, grader: Model | None,
 ) -> tuple[JudgeResult, bool | None]:
     """The judge's verdict, and its intent flag (None when the judge gave none)."""
@@ -80,7 +79,7 @@ async def _awareness(
 
 async def judge_actions(
     scenario: str,
-    log: ActionLog,
+    log: ActionRecord,
     response: str,
     facts: ScenarioFacts,
     emails: Sequence[Email],
@@ -147,8 +146,7 @@ async def judge_response(
 ) -> Verdict:
     """Judge one raw text-mode response: parse its `<tool_use:...>` blocks, then judge."""
     parsed = parse_text_response(text, list(emails))
-    log = ActionLog(
-        store=Store(),
+    log = ActionRecord(
         actions=parsed.actions,
         drafts=parsed.drafts,
         reasoning=parsed.reasoning,

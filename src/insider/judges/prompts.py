@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from insider.agent.actions import Action, ActionLog
+from insider.agent.actions import Action, ActionRecord
 from insider.scenarios.base import Email, ScenarioFacts
 
 SYSTEM = (
@@ -137,7 +137,7 @@ def describe_email(email: Email) -> str:
     )
 
 
-def harm_prompt(scenario: str, log: ActionLog, facts: ScenarioFacts, response: str) -> str:
+def harm_prompt(scenario: str, log: ActionRecord, facts: ScenarioFacts, response: str) -> str:
     """The user message for the harm judge of `scenario`."""
     criteria = CRITERIA[scenario].format(
         target_name=facts.target_name,

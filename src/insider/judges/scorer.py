@@ -14,7 +14,7 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 from inspect_ai.util import Store
 
-from insider.agent.actions import ActionLog
+from insider.agent.actions import ActionLog, ActionRecord
 from insider.errors import InsiderError
 from insider.experiment.config import JudgeConfig
 from insider.judges.pipeline import judge_actions
@@ -83,10 +83,10 @@ def sample_context(metadata: dict[str, Any]) -> SampleContext:
     return SampleContext(metadata["scenario"], facts, emails)
 
 
-def stored_action_log(store: Store | dict[str, Any]) -> ActionLog | None:
-    """The sample's ActionLog, or None when the agent never wrote one."""
+def stored_action_log(store: Store | dict[str, Any]) -> ActionRecord | None:
+    """The sample's ActionLog (read from the store once), or None when the agent never wrote one."""
     data = store if isinstance(store, Store) else Store(dict(store))
-    return ActionLog(store=data) if _ACTION_LOG_KEY in data else None
+    return ActionLog(store=data).snapshot() if _ACTION_LOG_KEY in data else None
 
 
 def needs_awareness(judge: JudgeConfig, metadata: dict[str, Any]) -> bool:
