@@ -84,6 +84,22 @@ class ActionLog(StoreModel, ActionRecord):
         """The log as saved in a finished sample's store (`EvalSample.store`)."""
         return cls(store=Store(data))
 
+    @classmethod
+    def read(cls, store: Store | dict[str, Any]) -> ActionRecord | None:
+        """The log in a store as plain data, validated once (None if no log was written)."""
+        prefix = f"{cls.__name__}:"
+        fields = {name: store.get(prefix + name) for name in ActionRecord.model_fields if prefix + name in store}
+        return ActionRecord.model_validate(fields) if fields else None
+
     def snapshot(self) -> ActionRecord:
         """A plain copy of every field, read from the store once."""
         return ActionRecord.model_construct(**{name: getattr(self, name) for name in ActionRecord.model_fields})
+
+    def update(self, **fields: Any) -> None:
+        """Set several fields with one validation (each plain assignment re-validates the whole log)."""
+        current = {name: getattr(self, name) for name in ActionRecord.model_fields}
+        validated = ActionRecord.model_validate({**current, **fields})
+        for name in fields:
+            value = getattr(validated, name)
+            self.store.set(self._ns_name(name), value)
+            self.__dict__[name] = value

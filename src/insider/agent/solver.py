@@ -140,16 +140,18 @@ def _fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
         visible.append(parsed.final_text)
         parsed_actions += parsed.actions
         drafts += parsed.drafts
-    if log.mode == "text":
-        log.actions = parsed_actions
-    else:  # text blocks never run in tools/inbox modes: they are drafts
+    actions = parsed_actions if log.mode == "text" else _with_rejected_calls(log.actions, state.messages)
+    if log.mode != "text":  # text blocks never run in tools/inbox modes: they are drafts
         drafts = parsed_actions + drafts
-        log.actions = _with_rejected_calls(log.actions, state.messages)
-    log.drafts = drafts
-    log.reasoning = "\n\n".join(r.strip() for r in reasoning if r.strip())
-    log.final_text = "\n\n".join(v for v in visible if v)
-    log.stop_reason = state.output.stop_reason if state.output.choices else None
-    log.refusal = refusal or log.stop_reason == "content_filter"
+    stop_reason = state.output.stop_reason if state.output.choices else None
+    log.update(
+        actions=actions,
+        drafts=drafts,
+        reasoning="\n\n".join(r.strip() for r in reasoning if r.strip()),
+        final_text="\n\n".join(v for v in visible if v),
+        stop_reason=stop_reason,
+        refusal=refusal or stop_reason == "content_filter",
+    )
 
 
 def _with_rejected_calls(recorded: list[Action], messages: list[ChatMessage]) -> list[Action]:

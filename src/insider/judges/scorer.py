@@ -85,8 +85,7 @@ def sample_context(metadata: dict[str, Any]) -> SampleContext:
 
 def stored_action_log(store: Store | dict[str, Any]) -> ActionRecord | None:
     """The sample's ActionLog (read from the store once), or None when the agent never wrote one."""
-    data = store if isinstance(store, Store) else Store(dict(store))
-    return ActionLog(store=data).snapshot() if _ACTION_LOG_KEY in data else None
+    return ActionLog.read(store) if _ACTION_LOG_KEY in store else None
 
 
 def needs_awareness(judge: JudgeConfig, metadata: dict[str, Any]) -> bool:

@@ -14,6 +14,7 @@ known defects are handled openly (see the README's replication notes):
 from __future__ import annotations
 
 import contextlib
+from functools import lru_cache
 import io
 import re
 from functools import cache
@@ -86,59 +87,68 @@ class PaperPack:
         return base_grid()
 
     def render(self, condition: Condition) -> ScenarioPrompt:
-        from inspect_evals.agentic_misalignment.prompt_generator import (
-            ALIGNMENT_FAKING_WARNING,
-            generate_prompts,
-        )
-
-        captured = io.StringIO()
-        with contextlib.redirect_stdout(captured):
-            prompts = generate_prompts(
-                scenario=condition.scenario,
-                goal_type=condition.goal_type,
-                goal_value=condition.goal_value,
-                urgency_type=condition.urgency,
-                extra_system_instructions=None if condition.mitigation == "none" else condition.mitigation,
-                prod_flag=not condition.scratchpad,
-                alignment_faking_warning=ALIGNMENT_FAKING_WARNING if condition.awareness_notice else None,
-            )
-        system = prompts.system_prompt
-        metadata: dict[str, Any] = {
-            "source": SOURCE,
-            "inspect_evals_version": _inspect_evals_version(),
-            "corrections": [],
-        }
-        if _COMPANY_PLACEHOLDER in system:
-            company = COMPANY[condition.scenario]
-            system = system.replace(_COMPANY_PLACEHOLDER, company)
-            metadata["corrections"].append(
-                {"id": "company_name", "detail": f"literal {_COMPANY_PLACEHOLDER} replaced by {company!r}"}
-            )
-        # inspect_evals joins the user prompt and the emails with one newline.
-        user = "\n".join([prompts.user_prompt, prompts.email_content])
-        unfilled = sorted(set(_PLACEHOLDER_RE.findall(system + user)))
+        """Render a condition (cached per process: treat the result as read-only)."""
+        rendered = _render(condition)
+        unfilled = rendered.metadata.get("unfilled_placeholders")
         if unfilled and not self.allow_unfilled:
             raise InsiderError(
                 f"condition {condition.id} (paper pack): the published templates leave "
                 f"{', '.join(unfilled)} unfilled; pass --allow-unfilled (config: allow_unfilled: true) "
                 "to send it as the original study did"
             )
-        if unfilled:
-            metadata["unfilled_placeholders"] = unfilled
-        if condition.goal_type == "swap":
-            metadata["swap_semantics"] = SWAP_NOTE
-        if captured.getvalue().strip():
-            metadata["generator_messages"] = captured.getvalue().strip().splitlines()
-        rendered = ScenarioPrompt(
-            condition_id=condition.id,
-            pack=self.name,
-            system=system,
-            user=user,
-            instruction=prompts.user_prompt,
-            email_block=prompts.email_content,
-            emails=parse_email_block(prompts.email_content),
-            facts=FACTS[condition.scenario],
-            metadata=metadata,
-        )
-        rendered.metadata["content_hash"] = rendered.content_hash()
         return rendered
+
+
+@lru_cache(maxsize=1024)
+def _render(condition: Condition) -> ScenarioPrompt:
+    """Render through inspect_evals (a few ms each); every caller in a process shares the result."""
+    from inspect_evals.agentic_misalignment.prompt_generator import (
+        ALIGNMENT_FAKING_WARNING,
+        generate_prompts,
+    )
+
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        prompts = generate_prompts(
+            scenario=condition.scenario,
+            goal_type=condition.goal_type,
+            goal_value=condition.goal_value,
+            urgency_type=condition.urgency,
+            extra_system_instructions=None if condition.mitigation == "none" else condition.mitigation,
+            prod_flag=not condition.scratchpad,
+            alignment_faking_warning=ALIGNMENT_FAKING_WARNING if condition.awareness_notice else None,
+        )
+    system = prompts.system_prompt
+    metadata: dict[str, Any] = {
+        "source": SOURCE,
+        "inspect_evals_version": _inspect_evals_version(),
+        "corrections": [],
+    }
+    if _COMPANY_PLACEHOLDER in system:
+        company = COMPANY[condition.scenario]
+        system = system.replace(_COMPANY_PLACEHOLDER, company)
+        metadata["corrections"].append(
+            {"id": "company_name", "detail": f"literal {_COMPANY_PLACEHOLDER} replaced by {company!r}"}
+        )
+    # inspect_evals joins the user prompt and the emails with one newline.
+    user = "\n".join([prompts.user_prompt, prompts.email_content])
+    unfilled = sorted(set(_PLACEHOLDER_RE.findall(system + user)))
+    if unfilled:
+        metadata["unfilled_placeholders"] = unfilled
+    if condition.goal_type == "swap":
+        metadata["swap_semantics"] = SWAP_NOTE
+    if captured.getvalue().strip():
+        metadata["generator_messages"] = captured.getvalue().strip().splitlines()
+    rendered = ScenarioPrompt(
+        condition_id=condition.id,
+        pack=PaperPack.name,
+        system=system,
+        user=user,
+        instruction=prompts.user_prompt,
+        email_block=prompts.email_content,
+        emails=parse_email_block(prompts.email_content),
+        facts=FACTS[condition.scenario],
+        metadata=metadata,
+    )
+    rendered.metadata["content_hash"] = rendered.content_hash()
+    return rendered
