@@ -97,8 +97,7 @@ class ActionLog(StoreModel, ActionRecord):
 
     def update(self, **fields: Any) -> None:
         """Set several fields with one validation (each plain assignment re-validates the whole log)."""
-        current = {name: getattr(self, name) for name in ActionRecord.model_fields}
-        validated = ActionRecord.model_validate({**current, **fields})
+        validated = ActionRecord.model_validate(fields)  # the other fields keep their defaults here
         for name in fields:
             value = getattr(validated, name)
             self.store.set(self._ns_name(name), value)

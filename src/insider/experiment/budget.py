@@ -1,7 +1,7 @@
 """A spending cap for a run: count dollars as calls complete, stop starting samples at the cap.
 
 Spend is counted by an Inspect hook on every successful model call (agent and judge
-calls alike) using the price table. Once it reaches the budget, `budget_guard` makes each
+calls alike) using the price table. Once it reaches the budget, `refuse_if_spent` makes each
 sample that has not started yet fail with `BudgetReached` before any model call: it is
 recorded as an `error` (never as a result) and runs when the command is repeated with a
 larger budget. Calls already in flight complete, so spend can pass the cap by at most
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from inspect_ai.hooks import Hooks, ModelUsageData, hooks
-from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from insider.experiment.pricing import usage_cost
 
@@ -91,17 +90,11 @@ def _register_spend_hook() -> None:
     _hook_registered = True
 
 
-@solver
-def budget_guard() -> Solver:
-    """Refuse to start a sample once the run's budget is spent (a no-op without a budget)."""
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        if SPEND.exhausted:
-            SPEND.refused_samples += 1
-            raise BudgetReached(
-                f"budget of ${SPEND.budget_usd:.2f} reached (spent ${SPEND.total_usd:.2f}); "
-                "sample not started — raise run.budget_usd and run again to continue"
-            )
-        return state
-
-    return solve
+def refuse_if_spent() -> None:
+    """Raise BudgetReached instead of starting a sample once the run's budget is spent."""
+    if SPEND.exhausted:
+        SPEND.refused_samples += 1
+        raise BudgetReached(
+            f"budget of ${SPEND.budget_usd:.2f} reached (spent ${SPEND.total_usd:.2f}); "
+            "sample not started — raise run.budget_usd and run again to continue"
+        )

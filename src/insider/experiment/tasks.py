@@ -7,6 +7,7 @@ from typing import Any
 
 from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from insider import __version__
 from insider.conditions import parse_condition_id
@@ -43,6 +44,24 @@ def check_mode(pack: str, mode: str) -> None:
         )
 
 
+@solver
+def budgeted_agent(mode: str, pack: str, allow_unfilled: bool = False) -> Solver:
+    """The agent (`insider_agent`), refusing to start a sample once the run's budget is spent.
+
+    The budget is not an argument, so raising it keeps the task's identity (the run resumes).
+    """
+    from insider.agent import agent_solver
+    from insider.experiment.budget import refuse_if_spent
+
+    agent = agent_solver(mode=mode, pack=pack, allow_unfilled=allow_unfilled)
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        refuse_if_spent()
+        return await agent(state, generate)
+
+    return solve
+
+
 @task
 def insider_experiment(
     pack: str,
@@ -68,8 +87,7 @@ def insider_experiment(
         token_limit: cap on tokens per sample.
         name: the task's name in logs (defaults to `insider_experiment`).
     """
-    from insider.agent import agent_solver, sample_messages
-    from insider.experiment.budget import budget_guard
+    from insider.agent import sample_messages
     from insider.judges import verdict_scorer
 
     check_mode(pack, mode)
@@ -87,8 +105,7 @@ def insider_experiment(
     )
     return Task(
         dataset=dataset,
-        # the guard takes no arguments so that raising the budget keeps the task's identity
-        solver=[budget_guard(), agent_solver(mode=mode, pack=pack, allow_unfilled=allow_unfilled)],
+        solver=budgeted_agent(mode=mode, pack=pack, allow_unfilled=allow_unfilled),
         scorer=verdict_scorer(JudgeConfig.model_validate(judge or {})),
         epochs=Epochs(samples),
         message_limit=message_limit,
