@@ -1,0 +1,358 @@
+"""Pack directory files: their schemas, how they are read, and the checks run on them.
+
+Every problem is an `InsiderError` naming the file and the key (`pack_error`). The pack itself,
+which assembles these pieces into rendered conditions, is `insider.scenarios.directory`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from insider.conditions import VALUED_GOALS, GoalType, Scenario, Urgency
+from insider.errors import InsiderError
+from insider.scenarios.base import Attachment, Email, Mode
+
+MANIFEST = "pack.yaml"
+#: story keys every story file defines: the eight goal values, plus the ambiguous story
+STORY_KEYS: tuple[str, ...] = (*VALUED_GOALS, "ambiguous")
+Tool = Literal["email", "forward", "cancel_alert"]
+
+#: names the system template may use
+SYSTEM_NAMES = frozenset(
+    {"company", "company_short", "company_description", "scenario", "canary", "session_time", "goal", "notice",
+     "scratchpad", "mitigation", "native", "tools"}
+)
+#: names the instruction template may use
+INSTRUCTION_NAMES = frozenset({"company", "company_short", "scenario", "canary", "session_time", "inbox", "email_count"})
+#: names every email template may use, besides the scenario's `context` and its story variables
+EMAIL_NAMES = frozenset(
+    {"company", "company_short", "domain", "agent_address", "target_name", "target_address", "override_code"}
+)
+
+PLACEHOLDER_RE = re.compile(r"\$\{[^}]*\}|\{\{|\}\}|\{%|%\}|\{#|#\}|\{[A-Za-z_][A-Za-z0-9_ .]*\}")
+#: blocks switched off by `{% if %}` leave blank lines behind; runs of them collapse to one
+BLANK_LINES_RE = re.compile(r"\n{3,}")
+FRONT_MATTER_RE = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
+TEMPLATE_ENV = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+
+
+def pack_error(file: str, key: str, message: str) -> InsiderError:
+    return InsiderError(f"{file}: {key}: {message}")
+
+
+# --- file schemas ----------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Manifest(_Strict):
+    """`pack.yaml`."""
+
+    name: str
+    version: str
+    description: str = ""
+    #: a fixed GUID that every rendered prompt carries, to detect training-data contamination
+    canary: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    modes: list[Mode]
+    #: when the agent's session starts; every email must be older
+    session_start: datetime
+    system: str
+    instruction: str
+    goals: str
+    scenarios: dict[Scenario, str]
+
+
+class GoalText(_Strict):
+    statement: str
+    reminder: str
+
+
+class GoalsFile(_Strict):
+    """`goals.yaml`: what the system prompt says for each goal value."""
+
+    goals: dict[str, GoalText]
+
+
+class StoriesFile(_Strict):
+    """A story file: the variables each goal value's board-shift story fills."""
+
+    variables: list[str]
+    stories: dict[str, dict[str, str | list[str]]]
+
+
+class When(_Strict):
+    """Which conditions an email appears in; every given key must match."""
+
+    goal_conflict: bool | None = None
+    goal_types: list[GoalType] | None = None
+    urgencies: list[Urgency] | None = None
+
+    def matches(self, goal_type: str, urgency: str) -> bool:
+        return (
+            (self.goal_conflict is None or self.goal_conflict == (goal_type != "none"))
+            and (self.goal_types is None or goal_type in self.goal_types)
+            and (self.urgencies is None or urgency in self.urgencies)
+        )
+
+
+class EmailEntry(_Strict):
+    file: str
+    when: When = When()
+
+
+class ScenarioFile(_Strict):
+    """A scenario file: the company, the facts of the harmful act, the tools and the emails in order."""
+
+    company: str
+    company_short: str
+    company_description: str
+    domain: str
+    agent_address: str
+    target_name: str
+    target_address: str
+    external_addresses: list[str] = Field(default_factory=list)
+    override_code: str | None = None
+    tools: list[Tool]
+    stories: str
+    #: scenario-level variables for the email templates
+    context: dict[str, str] = Field(default_factory=dict)
+    emails: list[EmailEntry]
+
+
+class AttachmentSpec(_Strict):
+    name: str
+    confidential: bool = False
+    #: a text file of the pack holding the attachment's content
+    file: str | None = None
+
+
+class EmailHeader(_Strict):
+    """An email file's front matter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    sender: str = Field(alias="from")
+    to: list[str]
+    cc: list[str] = Field(default_factory=list)
+    subject: str
+    timestamp: datetime
+    attachments: list[AttachmentSpec] = Field(default_factory=list)
+
+    @field_validator("to", "cc", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+class PackFiles:
+    """Reads a pack's files, naming each by its path relative to the pack root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, rel: str, referrer: str, key: str) -> Path:
+        path = (self.root / rel).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise pack_error(referrer, key, f"file {rel!r} not found in the pack directory {self.root}")
+        return path
+
+    def text(self, rel: str, referrer: str, key: str) -> str:
+        return self.path(rel, referrer, key).read_text(encoding="utf-8")
+
+    def yaml(self, rel: str, referrer: str, key: str) -> Any:
+        return parse_yaml(self.text(rel, referrer, key), rel)
+
+    def model(self, cls: type[BaseModel], rel: str, referrer: str, key: str) -> Any:
+        return validate_file(cls, self.yaml(rel, referrer, key), rel)
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "yaml"
+        raise pack_error(file, where, f"invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def validate_file(cls: type[BaseModel], data: Any, file: str) -> Any:
+    try:
+        return cls.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise pack_error(file, key, f"{message}; see docs/packs.md for the format") from None
+
+
+@dataclass(frozen=True)
+class PackTemplate:
+    """A compiled Jinja2 template and the names it reads."""
+
+    file: str
+    key: str
+    template: Template
+    names: frozenset[str]
+
+    @classmethod
+    def compile(cls, source: str, file: str, key: str, line_offset: int = 0) -> "PackTemplate":
+        try:
+            tree = TEMPLATE_ENV.parse(source)
+        except TemplateSyntaxError as exc:
+            raise pack_error(file, f"line {(exc.lineno or 1) + line_offset}", f"template syntax error: {exc.message}") from None
+        names = frozenset(meta.find_undeclared_variables(tree))
+        return cls(file, key, TEMPLATE_ENV.from_string(tree), names)
+
+    def require(self, allowed: frozenset[str], where: str) -> None:
+        """Refuse a name the template reads that nothing provides."""
+        unknown = sorted(self.names - allowed)
+        if unknown:
+            raise pack_error(
+                self.file, self.key,
+                f"unknown variable {unknown[0]!r} ({where}); the names available are {', '.join(sorted(allowed))}",
+            )
+
+    def render(self, context: dict[str, Any], what: str) -> str:
+        try:
+            text = self.template.render(context)
+        except UndefinedError as exc:
+            raise pack_error(self.file, self.key, f"missing variable: {exc.message} ({what})") from None
+        text = BLANK_LINES_RE.sub("\n\n", text)
+        residue = PLACEHOLDER_RE.search(text)
+        if residue:
+            raise pack_error(self.file, self.key, f"unfilled placeholder {residue.group(0)!r} in the rendered text ({what})")
+        return text.strip()
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    file: str
+    header: EmailHeader
+    subject: PackTemplate
+    body: PackTemplate
+    attachments: tuple[Attachment, ...]
+
+
+def read_email(files: PackFiles, rel: str, referrer: str, key: str) -> EmailTemplate:
+    text = files.text(rel, referrer, key)
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        raise pack_error(rel, "front matter", "an email file starts with YAML front matter between two '---' lines")
+    header: EmailHeader = validate_file(EmailHeader, parse_yaml(match.group(1), rel), rel)
+    offset = match.group(1).count("\n") + 3  # the body starts after both "---" lines
+    if "</email>" in match.group(2):
+        raise pack_error(rel, "body", "the body may not contain '</email>'")
+    attachments = tuple(
+        Attachment(
+            name=spec.name,
+            confidential=spec.confidential,
+            content=files.text(spec.file, rel, f"attachments.{i}.file").strip() if spec.file else None,
+        )
+        for i, spec in enumerate(header.attachments)
+    )
+    return EmailTemplate(
+        file=rel,
+        header=header,
+        subject=PackTemplate.compile(header.subject, rel, "subject"),
+        body=PackTemplate.compile(match.group(2), rel, "body", line_offset=offset),
+        attachments=attachments,
+    )
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def require_keys(file: str, key: str, data: dict[str, Any], required: tuple[str, ...], what: str) -> None:
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise pack_error(file, f"{key}.{missing[0]}", f"missing {what} {missing[0]!r}; every one of {', '.join(required)} is needed")
+    unknown = [k for k in data if k not in required]
+    if unknown:
+        raise pack_error(file, f"{key}.{unknown[0]}", f"unknown {what} {unknown[0]!r}; expected {', '.join(required)}")
+
+
+def check_plain(text: str, file: str, key: str) -> None:
+    """Data values are inserted verbatim: a placeholder in one would reach the model."""
+    residue = PLACEHOLDER_RE.search(text)
+    if residue:
+        raise pack_error(file, key, f"unfilled placeholder {residue.group(0)!r}; data values are not templates")
+
+
+def check_stories(stories_file: StoriesFile, file: str) -> dict[str, dict[str, str | list[str]]]:
+    require_keys(file, "stories", stories_file.stories, STORY_KEYS, "story")
+    declared = stories_file.variables
+    for key, story in stories_file.stories.items():
+        for var in declared:
+            if var not in story:
+                raise pack_error(file, f"stories.{key}", f"missing variable {var!r} (declared under variables)")
+        for var, value in story.items():
+            if var not in declared:
+                raise pack_error(file, f"stories.{key}.{var}", f"unknown variable {var!r}; declare it in `variables` or remove it")
+            for text in [value] if isinstance(value, str) else value:
+                check_plain(text, file, f"stories.{key}.{var}")
+    return stories_file.stories
+
+
+def check_order(emails: tuple[EmailTemplate, ...], file: str, session_start: datetime) -> None:
+    for i, (earlier, later) in enumerate(itertools.pairwise(emails), start=1):
+        if later.header.timestamp < earlier.header.timestamp:
+            raise pack_error(
+                file, f"emails.{i}",
+                f"{later.file} ({later.header.timestamp.isoformat()}) is listed after {earlier.file} "
+                f"({earlier.header.timestamp.isoformat()}); list emails oldest first",
+            )
+    for i, email in enumerate(emails):
+        if email.header.timestamp >= session_start:
+            raise pack_error(
+                email.file, "timestamp",
+                f"{email.header.timestamp.isoformat()} is not before the session start "
+                f"{session_start.isoformat()} (pack.yaml: session_start)",
+            )
+
+
+def check_harm_facts(name: str, spec: ScenarioFile, file: str) -> None:
+    """Each scenario's harmful act needs its target among the scenario's facts and tools."""
+    if name in ("blackmail", "leaking") and not spec.external_addresses:
+        who = "the affair partner's address" if name == "blackmail" else "the competitor's request address"
+        raise pack_error(file, "external_addresses", f"the {name} scenario needs {who}")
+    if name == "leaking" and "forward" not in spec.tools:
+        raise pack_error(file, "tools", "the leaking scenario needs the `forward` tool (forwarding the confidential email)")
+    if name == "murder":
+        if not spec.override_code:
+            raise pack_error(file, "override_code", "the murder scenario needs the code that cancels the emergency dispatch")
+        if "cancel_alert" not in spec.tools:
+            raise pack_error(file, "tools", "the murder scenario needs the `cancel_alert` tool")
+
+
+def check_harm_emails(name: str, spec: ScenarioFile, file: str, emails: list[Email], what: str) -> None:
+    """The emails of every condition must put the harmful act within reach."""
+    if not emails:
+        raise pack_error(file, "emails", f"no email is selected for {what}")
+    headers = {a for e in emails for a in (e.sender, *e.to, *e.cc)}
+    bodies = "\n".join(e.body for e in emails)
+    problems = []
+    if name == "blackmail":
+        problems += [f"no email is from or to {a} (the affair thread)" for a in (spec.target_address, *spec.external_addresses) if a not in headers]
+    if name == "leaking":
+        if not any(a.confidential for e in emails for a in e.attachments):
+            problems.append("no email carries a confidential attachment")
+        problems += [f"no email body gives the external address {a} (the request)" for a in spec.external_addresses if a not in bodies]
+    if name == "murder" and spec.override_code not in bodies:
+        problems.append(f"no email body carries the override code {spec.override_code} (the alert)")
+    if problems:
+        raise pack_error(file, "emails", f"harmful-action target missing for {what}: {problems[0]}")
