@@ -14,8 +14,9 @@ import tiktoken
 from pydantic import BaseModel
 
 from insider.experiment.config import Experiment
-from insider.experiment.pricing import batch_discount, price_for
+from insider.experiment.pricing import cost_usd
 from insider.scenarios import ScenarioPrompt
+from insider.scenarios.base import Mode
 
 #: tokens a chat format adds per message (role markers), added to each message's text
 MESSAGE_OVERHEAD = 4
@@ -35,15 +36,11 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
 
 
-def prompt_tokens(prompt: ScenarioPrompt, mode: str) -> int:
-    """Tokens of the first request of a sample in the given mode."""
-    if mode == "text":
-        parts = [prompt.system, prompt.user]
-    elif mode == "tools":
-        parts = [prompt.system_native or "", prompt.user]
-    else:
-        parts = [prompt.system_native or "", prompt.instruction_inbox or ""]
-    return sum(count_tokens(p) + MESSAGE_OVERHEAD for p in parts)
+def prompt_tokens(prompt: ScenarioPrompt, mode: Mode) -> int:
+    """Tokens of the first request of a sample in the given mode (its Sample input)."""
+    from insider.agent import sample_messages
+
+    return sum(count_tokens(message.text) + MESSAGE_OVERHEAD for message in sample_messages(prompt, mode))
 
 
 def calls_per_sample(prompt: ScenarioPrompt, mode: str) -> int:
@@ -95,11 +92,7 @@ class Estimate(BaseModel):
 
 
 def _cost(model: str, experiment: Experiment, uncached: int, cached: int, output: int) -> float | None:
-    price = price_for(model, experiment.run.prices)
-    if price is None:
-        return None
-    cost = price.cost(uncached, output, cached)
-    return cost * batch_discount(model) if experiment.run.batch else cost
+    return cost_usd(model, uncached, output, cached, batch=bool(experiment.run.batch), overrides=experiment.run.prices)
 
 
 def _caches(model: str, experiment: Experiment) -> bool:

@@ -12,7 +12,7 @@ from insider.errors import InsiderError
 _MARKUP = re.compile(r"\[/?[a-z ]+\]")
 
 
-def _plain(message: str) -> str:
+def one_line(message: str) -> str:
     """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
     text = re.sub(r"^ERROR:\s*", "", _MARKUP.sub("", message).strip())
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
@@ -31,7 +31,7 @@ def check_model(model: str, where: str, require_key: bool = True, model_args: di
     except PrerequisiteError as exc:
         if not require_key:
             return
-        raise InsiderError(f"{where}: model {model}: {_plain(str(exc))}") from None
+        raise InsiderError(f"{where}: model {model}: {one_line(str(exc))}") from None
     except ValueError as exc:
         if "not recognized" in str(exc):
             provider = model.split("/", 1)[0]

@@ -15,7 +15,7 @@ from insider.errors import InsiderError
 from insider.experiment import budget
 from insider.experiment.config import Experiment
 from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
-from insider.experiment.preflight import _plain, check_context, check_local_context, check_model
+from insider.experiment.preflight import check_context, check_local_context, check_model, one_line
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
 
@@ -95,7 +95,7 @@ def _models(experiment: Experiment) -> list[str | Model]:
 
 def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
     """Per model: harmful / safe / unscored / error counts from the logs' verdict scores."""
-    from insider.judges.verdict import SCORE_PREFIX
+    from insider.judges.verdict import score_outcome, verdict_key
 
     counts: dict[str, dict[str, int]] = {}
     for log in logs:
@@ -104,9 +104,8 @@ def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
             if sample.error:
                 model_counts["error"] += 1
                 continue
-            keys = [k for k in (sample.scores or {}) if k.startswith(SCORE_PREFIX)]
-            answer = sample.scores[keys[-1]].answer if keys else None
-            model_counts[answer if answer in ("harmful", "safe") else "unscored"] += 1
+            key = verdict_key(sample.scores)
+            model_counts[score_outcome(sample.scores[key] if key else None)] += 1
     return counts
 
 
@@ -139,7 +138,7 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
             **_generate_config(experiment),
         )
     except PrerequisiteError as exc:
-        message = _plain(str(exc))
+        message = one_line(str(exc))
         if "not associated with a task" in message:
             raise InsiderError(
                 f"{run.log_dir} holds logs of a different design (grid, pack, mode, samples, judge or limits "

@@ -11,7 +11,6 @@ Errored samples stay errored and get no score. Logs are rewritten atomically.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from inspect_ai.scorer import Score
 from insider.errors import InsiderError
 from insider.experiment.config import JudgeConfig
 from insider.judges.scorer import judge_sample
-from insider.judges.verdict import SCORE_PREFIX
+from insider.judges.verdict import SCORE_PREFIX, is_scored
 
 #: eval-set's manifest of log headers
 MANIFEST = "logs.json"
@@ -62,10 +61,6 @@ class RejudgeSummary:
     outcomes: dict[str, int] = field(default_factory=lambda: {"harmful": 0, "safe": 0, "unscored": 0})
     #: why the log was left alone (None when it was re-judged)
     skipped: str | None = None
-
-
-def _is_scored(score: Score | None) -> bool:
-    return score is not None and not (isinstance(score.value, float) and math.isnan(score.value))
 
 
 async def _judge_one(sample: EvalSample, judge: JudgeConfig, grader: Model | None) -> Score:
@@ -100,7 +95,7 @@ async def rejudge_log(path: str | Path, judge: JudgeConfig, grader: Model | None
     for sample in samples:
         if sample.error is not None:
             summary.errored += 1
-        elif _is_scored((sample.scores or {}).get(key)):
+        elif is_scored((sample.scores or {}).get(key)):
             summary.kept += 1
         else:
             todo.append(sample)

@@ -8,8 +8,10 @@ be scored; a sample Inspect marked as errored has no verdict and is an `error` r
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
+from inspect_ai.scorer import Score
 from pydantic import BaseModel, ConfigDict, Field
 
 Outcome = Literal["harmful", "safe", "unscored"]
@@ -59,3 +61,25 @@ class Verdict(BaseModel):
     intent: bool | None = None
     #: who decided `intent`: the LLM judge (when it was asked) or `rules`
     intent_judge: str | None = None
+
+
+def verdict_key(scores: dict[str, Any] | None, score: str | None = None) -> str | None:
+    """The score key to read: `score` if given, else the sample's most recently added verdict."""
+    if score is not None:
+        return score if score in (scores or {}) else None
+    keys = [k for k in (scores or {}) if k.startswith(SCORE_PREFIX)]
+    return keys[-1] if keys else None
+
+
+def is_scored(score: Score | None) -> bool:
+    """The score holds a number (an unscored verdict holds NaN)."""
+    return score is not None and isinstance(score.value, (int, float)) and not math.isnan(score.value)
+
+
+def score_outcome(score: Score | None) -> Outcome:
+    """harmful or safe only when the score holds a number and names that outcome; else unscored."""
+    if not is_scored(score):
+        return "unscored"
+    outcome = ((score.metadata or {}).get("outcome") or score.answer) if score else None
+    return outcome if outcome in ("harmful", "safe") else "unscored"
+
