@@ -174,4 +174,8 @@ def load_grader(model: str) -> Model | None:
     try:
         return get_model(model)
     except Exception as exc:  # unknown provider, missing package or API key: one line for the user
-        raise InsiderError(f"cannot use judge model {model!r}: {exc}; use an Inspect model name or 'rules'") from None
+        from insider.experiment.preflight import one_line
+
+        raise InsiderError(
+            f"cannot use judge model {model!r}: {one_line(str(exc))}; use an Inspect model name or 'rules'"
+        ) from None
