@@ -18,7 +18,8 @@ from pathlib import Path
 import insider  # noqa: F401  (tiktoken offline, for mockllm)
 from inspect_ai.model import ModelOutput, get_model
 
-from insider.experiment.config import JudgeConfig
+from insider.judges import make_judge
+from insider.judges.config import JudgeConfig
 from insider.judges.validate import LabelledCase, judge_cases, load_labels
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +37,11 @@ async def grader_calls(cases: list[LabelledCase], gate_first: bool) -> Counter[s
         return ModelOutput.from_content("mockllm/model", ANSWER)
 
     grader = get_model("mockllm/model", custom_outputs=answer)
-    judge = JudgeConfig(model="mockllm/model", gate_first=gate_first)
+    config = JudgeConfig(model="mockllm/model", gate_first=gate_first)
+    judge = make_judge(config, {config.model: grader})
     for case in cases:  # one at a time, so each call is attributed to its scenario
         current["scenario"] = case.scenario
-        await judge_cases([case], judge, grader)
+        await judge_cases([case], config, judge)
     return calls
 
 

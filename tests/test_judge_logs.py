@@ -16,9 +16,9 @@ from inspect_ai.util import store_as
 
 from clihelp import run_cli
 from insider.agent.actions import Action, ActionLog
-from insider.experiment.config import JudgeConfig
+from insider.judges.config import JudgeConfig
 from insider.judges import rejudge as rejudge_module
-from insider.judges import verdict_scorer
+from insider.judges import make_judge, verdict_scorer
 from insider.judges.rejudge import rejudge, score_key
 from insider.judges.verdict import Verdict
 from insider.scenarios.paper import FACTS
@@ -171,14 +171,14 @@ def test_rejudge_fills_in_unscored_samples_and_keeps_scored_ones(tmp_path):
     run_eval(tmp_path, JudgeConfig())
     judge = JudgeConfig(model="mockllm/model", max_attempts=1)
     first = Grader(broken={"Rachel hears"})
-    [summary] = asyncio.run(rejudge(tmp_path, judge, get_model("mockllm/model", custom_outputs=first)))
+    [summary] = asyncio.run(rejudge(tmp_path, judge, make_judge(judge, {judge.model: get_model("mockllm/model", custom_outputs=first)})))
     assert summary.outcomes == {"harmful": 1, "safe": 1, "unscored": 2}  # the threat's grader failed; nolog has no log
     key = score_key(judge)
     assert key == "insider_verdict_mockllm_model"
     assert math.isnan(by_id(saved(tmp_path))["threat"].scores[key].value)
 
     second = Grader()
-    [summary] = asyncio.run(rejudge(tmp_path, judge, get_model("mockllm/model", custom_outputs=second)))
+    [summary] = asyncio.run(rejudge(tmp_path, judge, make_judge(judge, {judge.model: get_model("mockllm/model", custom_outputs=second)})))
     assert summary.judged == 2 and summary.kept == 2
     assert second.calls == 1  # only the threat is asked again; nolog is unjudgeable without any call
     assert by_id(saved(tmp_path))["threat"].scores[key].answer == "harmful"

@@ -8,7 +8,7 @@ import pytest
 from inspect_ai.util import Store
 
 from insider.agent.actions import Action, ActionLog
-from insider.experiment.config import JudgeConfig
+from insider.judges.config import JudgeConfig
 from insider.judges.gates import compute_gates
 from insider.judges.rules import rules_awareness, rules_intent, rules_verdict
 from insider.judges.validate import judge_cases, load_labels, validate_judge
@@ -134,7 +134,7 @@ async def test_paper_policy_misses_harm_the_study_gates_cannot_see():
 
 async def test_both_policies_are_recorded_on_every_case():
     cases = load_labels(LABELS)
-    verdicts = await judge_cases(cases, JudgeConfig(), None)
+    verdicts = await judge_cases(cases, JudgeConfig())
     assert all(v.harmful_strict is not None and v.harmful_paper is not None for v in verdicts)
     # the study's rule never calls harmful what the strict rule calls safe on this set
     assert not any(v.harmful_paper and not v.harmful_strict for v in verdicts)

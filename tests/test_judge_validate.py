@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clihelp import run_cli
-from insider.experiment.config import JudgeConfig
+from insider.judges.config import JudgeConfig
 from insider.judges.validate import LabelledCase, agreement
 from insider.judges.verdict import JudgeResult, Verdict
 

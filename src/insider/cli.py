@@ -16,8 +16,8 @@ from insider.errors import InsiderError
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from insider.experiment.config import JudgeConfig
     from insider.experiment.estimate import Estimate
+    from insider.judges.config import JudgeConfig
 
 app = typer.Typer(
     name="insider",
@@ -179,57 +179,99 @@ def run(
 
 
 JudgeOption = Annotated[
-    str, typer.Option("--judge", help="The judge: 'rules' (offline, no model) or an Inspect model name used as the grader.")
+    list[str],
+    typer.Option(
+        "--judge",
+        help="The judge: 'rules' (offline, no model) or an Inspect model name used as the grader. "
+        "Give it several times for a panel.",
+    ),
 ]
 PolicyOption = Annotated[
     str, typer.Option("--policy", help="Headline verdict: strict (gate AND judge) or paper (the study's exact rule).")
 ]
+PromptsOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--prompts",
+        help="Prompt set of model judges: study (the study's classifiers, via inspect_evals) or insider. "
+        "Default: study under --policy paper, insider under strict.",
+    ),
+]
+AggregateOption = Annotated[
+    str, typer.Option("--aggregate", help="How a panel's verdicts combine: majority, any or all.")
+]
+HideReasoningOption = Annotated[
+    bool,
+    typer.Option("--hide-reasoning", help="Show the harm judge only the agent's visible answer, not its reasoning."),
+]
 
 
-def _judge_config(judge_model: str, policy: str) -> "JudgeConfig":
+def _judge_config(judges: list[str], policy: str, prompts: str | None, aggregate: str, hide_reasoning: bool) -> "JudgeConfig":
     from pydantic import ValidationError
 
-    from insider.experiment.config import JudgeConfig
+    from insider.experiment.config import format_validation_error
+    from insider.judges.config import AGGREGATES, POLICIES, PROMPT_SETS, JudgeConfig
 
+    for flag, value, allowed in (
+        ("policy", policy, POLICIES), ("prompts", prompts, PROMPT_SETS), ("aggregate", aggregate, AGGREGATES)
+    ):
+        if value is not None and value not in allowed:
+            raise InsiderError(f"unknown {flag} {value!r}; expected {' or '.join(allowed)} (--{flag})")
+    fields = {"models": judges} if len(judges) > 1 else {"model": judges[0] if judges else "rules"}
     try:
-        return JudgeConfig(model=judge_model, policy=policy)  # type: ignore[arg-type]
-    except ValidationError:
-        raise InsiderError(f"unknown policy {policy!r}; expected strict or paper") from None
+        return JudgeConfig(policy=policy, prompts=prompts, aggregate=aggregate, show_reasoning=not hide_reasoning, **fields)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InsiderError(format_validation_error("--judge", exc, JudgeConfig)) from None
+
+
+def _judge(config: "JudgeConfig"):
+    from insider.judges.factory import make_judge, named_graders
+
+    return make_judge(config, named_graders(config))
 
 
 @app.command()
 def judge(
     log_dir: Annotated[Path, typer.Argument(help="Directory of Inspect logs from `insider run`.")],
-    judge_model: JudgeOption = "rules",
+    judge_models: JudgeOption = ["rules"],
     policy: PolicyOption = "strict",
+    prompts: PromptsOption = None,
+    aggregate: AggregateOption = "majority",
+    hide_reasoning: HideReasoningOption = False,
+    awareness: Annotated[
+        bool, typer.Option("--awareness", help="Add eval-awareness labels too (also to samples this judge already scored).")
+    ] = False,
 ) -> None:
     """Re-judge saved transcripts (no agent is re-run); adds a score per judge, keeps the old ones."""
     import asyncio
 
     from insider.judges.rejudge import format_summary, rejudge
-    from insider.judges.scorer import load_grader
 
-    config = _judge_config(judge_model, policy)
-    for summary in asyncio.run(rejudge(log_dir, config, load_grader(judge_model))):
+    config = _judge_config(judge_models, policy, prompts, aggregate, hide_reasoning)
+    for summary in asyncio.run(rejudge(log_dir, config, _judge(config), awareness=awareness)):
         console.print(format_summary(summary), highlight=False, soft_wrap=True)
 
 
 @app.command("validate-judge")
 def validate_judge(
-    labels: Annotated[Path, typer.Argument(help="JSON lines: {scenario, response, label} (+ optional id, condition_id).")],
-    judge_model: JudgeOption = "rules",
+    labels: Annotated[
+        Path, typer.Argument(help="JSON lines: {scenario, response, label} (+ optional id, condition_id, pack).")
+    ],
+    judge_models: JudgeOption = ["rules"],
     policy: PolicyOption = "strict",
+    prompts: PromptsOption = None,
+    aggregate: AggregateOption = "majority",
+    hide_reasoning: HideReasoningOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Measure a judge against hand labels: accuracy, precision, recall, Cohen's kappa, disagreements."""
     import asyncio
 
-    from insider.judges.scorer import load_grader
     from insider.judges.validate import format_report
     from insider.judges.validate import validate_judge as run_validation
 
-    config = _judge_config(judge_model, policy)
-    report = asyncio.run(run_validation(labels, config, load_grader(judge_model)))
+    config = _judge_config(judge_models, policy, prompts, aggregate, hide_reasoning)
+    report = asyncio.run(run_validation(labels, config, _judge(config)))
     if as_json:
         _print_json(report.model_dump())
     else:

@@ -1,6 +1,10 @@
-"""The one exception type users see."""
+"""The one exception type users see, and how foreign error text becomes one of its lines."""
 
 from __future__ import annotations
+
+import re
+
+_MARKUP = re.compile(r"\[/?[a-z ]+\]")
 
 
 class InsiderError(Exception):
@@ -12,3 +16,10 @@ class InsiderError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+def one_line(message: str) -> str:
+    """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
+    text = re.sub(r"^ERROR:\s*", "", _MARKUP.sub("", message).strip())
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "; ".join(p.rstrip(".:") for p in paragraphs)

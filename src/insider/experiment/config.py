@@ -10,24 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from insider.conditions import Condition, GridEntry, expand_grid
 from insider.errors import InsiderError
+from insider.judges.config import JudgeConfig
 from insider.scenarios.base import Mode
-
-
-class JudgeConfig(BaseModel):
-    """How samples are judged. `judge: rules` is short for `judge: {model: rules}`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    #: an Inspect model name (used through the `grader` role), or `rules` for the offline judge
-    model: str = "rules"
-    #: which verdict is the headline `harmful`: strict (gate AND judge) or paper (the original's rule)
-    policy: Literal["strict", "paper"] = "strict"
-    #: run the eval-awareness classifier on every sample (always on for `_notice` conditions)
-    awareness: bool = False
-    #: skip the LLM judge when no gate could fire (its verdict is then recorded as not needed)
-    gate_first: bool = True
-    #: attempts at a parseable judge answer before the sample is `unscored`
-    max_attempts: int = Field(default=3, ge=1, le=10)
 
 
 class RunConfig(BaseModel):

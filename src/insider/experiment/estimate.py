@@ -13,15 +13,19 @@ from functools import lru_cache
 import tiktoken
 from pydantic import BaseModel
 
+from insider.agent.actions import ActionRecord
+from insider.conditions import parse_condition_id
 from insider.experiment.config import Experiment
 from insider.experiment.pricing import cost_usd
+from insider.judges.config import RULES, PromptSet
+from insider.judges.grader import PROMPTS, harm_messages
+from insider.judges.pipeline import build_case
 from insider.scenarios import ScenarioPrompt
 from insider.scenarios.base import Mode
 
 #: tokens a chat format adds per message (role markers), added to each message's text
 MESSAGE_OVERHEAD = 4
-#: judge prompt: criteria and instructions, on top of the agent's response
-JUDGE_PROMPT_TOKENS = 1500
+#: a judge's answer: reasoning and the verdict
 JUDGE_OUTPUT_TOKENS = 600
 #: providers whose prompt caching applies to a repeated prompt prefix
 CACHING_PROVIDERS = ("anthropic", "openai", "google", "grok", "deepseek")
@@ -99,6 +103,60 @@ def _caches(model: str, experiment: Experiment) -> bool:
     return experiment.run.cache_prompt is not False and model.split("/", 1)[0] in CACHING_PROVIDERS
 
 
+def _messages_tokens(messages) -> int:
+    return sum(count_tokens(message.text) + MESSAGE_OVERHEAD for message in messages)
+
+
+def judge_prompt_tokens(prompt_set: PromptSet, prompt: ScenarioPrompt) -> int:
+    """Tokens of the harm judge's messages for a condition, before the agent's response is added."""
+    scenario = parse_condition_id(prompt.condition_id).scenario
+    case = build_case(scenario, ActionRecord(), "", prompt.facts, prompt.emails, prompt.email_block)
+    return _messages_tokens(harm_messages(prompt_set, case))
+
+
+def judge_rows(
+    experiment: Experiment, prompts: list[ScenarioPrompt], per_sample_calls: list[int], expected_out: int, max_tokens: int
+) -> list[ModelEstimate]:
+    """One row per model judge (each panel member is asked about every judged sample)."""
+    judge = experiment.judge
+    epochs, agents = experiment.samples, len(experiment.models)
+    judged = len(prompts) * epochs * agents
+    aware = [judge.awareness or parse_condition_id(p.condition_id).awareness_notice for p in prompts]
+    aware_calls = sum(aware) * epochs * agents
+    awareness_overhead = _messages_tokens(PROMPTS[judge.prompt_set].awareness_messages(""))
+    # the agent's whole response is in every judge prompt: expected and at most
+    response = [calls * expected_out for calls in per_sample_calls]
+    response_max = [calls * max_tokens for calls in per_sample_calls]
+    overhead = [judge_prompt_tokens(judge.prompt_set, p) for p in prompts]
+    harm_in = epochs * agents * (sum(overhead) + sum(response))
+    harm_in_max = epochs * agents * (sum(overhead) + sum(response_max))
+    aware_in = epochs * agents * sum(a * (awareness_overhead + r) for a, r in zip(aware, response))
+    aware_in_max = epochs * agents * sum(a * (awareness_overhead + r) for a, r in zip(aware, response_max))
+    calls = judged + aware_calls
+    attempts = judge.max_attempts
+    rows = []
+    for name in judge.members:
+        if name == RULES:
+            continue
+        rows.append(
+            ModelEstimate(
+                model=name,
+                role="judge",
+                samples=judged,
+                calls=calls,
+                input_tokens=harm_in + aware_in,
+                cached_input_tokens=0,
+                output_tokens_expected=calls * JUDGE_OUTPUT_TOKENS,
+                output_tokens_max=calls * JUDGE_OUTPUT_TOKENS * attempts,
+                cost_expected_usd=_cost(name, experiment, harm_in + aware_in, 0, calls * JUDGE_OUTPUT_TOKENS),
+                cost_max_usd=_cost(
+                    name, experiment, (harm_in_max + aware_in_max) * attempts, 0, calls * JUDGE_OUTPUT_TOKENS * attempts
+                ),
+            )
+        )
+    return rows
+
+
 def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -> Estimate:
     """Estimate the cost of running `experiment` whose conditions rendered to `prompts`."""
     epochs = experiment.samples
@@ -128,28 +186,7 @@ def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -
                 cost_max_usd=_cost(model, experiment, input_tokens - cached, cached, calls * max_tokens),
             )
         )
-    judge = experiment.judge.model
-    if judge != "rules":
-        judged = samples * len(experiment.models)
-        judge_in = judged * (JUDGE_PROMPT_TOKENS + expected_out)
-        judge_in_max = judged * (JUDGE_PROMPT_TOKENS + max_tokens)
-        rows.append(
-            ModelEstimate(
-                model=judge,
-                role="judge",
-                samples=judged,
-                calls=judged,
-                input_tokens=judge_in,
-                cached_input_tokens=0,
-                output_tokens_expected=judged * JUDGE_OUTPUT_TOKENS,
-                output_tokens_max=judged * JUDGE_OUTPUT_TOKENS * experiment.judge.max_attempts,
-                cost_expected_usd=_cost(judge, experiment, judge_in, 0, judged * JUDGE_OUTPUT_TOKENS),
-                cost_max_usd=_cost(
-                    judge, experiment, judge_in_max * experiment.judge.max_attempts, 0,
-                    judged * JUDGE_OUTPUT_TOKENS * experiment.judge.max_attempts,
-                ),
-            )
-        )
+    rows += judge_rows(experiment, prompts, per_sample_calls, expected_out, max_tokens)
     assumptions = [
         "input tokens counted with tiktoken o200k_base on the rendered prompts",
         f"expected output {expected_out} tokens per call (run.expected_output_tokens); upper bound max_tokens={max_tokens}",
@@ -159,9 +196,11 @@ def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -
     ]
     if experiment.mode != "text":
         assumptions.append(f"{experiment.mode} mode: calls per sample estimated (tools 3; inbox 3 + one per email)")
-    if judge != "rules":
+    if experiment.judge.uses_model:
+        panel = " per panel member" if experiment.judge.is_panel else ""
         assumptions.append(
-            "judge: one call per sample (gate-first skips some; retries up to max_attempts in the upper bound)"
+            f"judge: one call per sample{panel} with the {experiment.judge.prompt_set} prompts, plus one per "
+            "sample that gets an awareness label (gate-first skips some; retries up to max_attempts in the upper bound)"
         )
     if experiment.run.batch:
         assumptions.append("batch APIs at the providers' batch discount")

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import get_model, get_model_info
 
-from insider.errors import InsiderError
-
-_MARKUP = re.compile(r"\[/?[a-z ]+\]")
-
-
-def one_line(message: str) -> str:
-    """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
-    text = re.sub(r"^ERROR:\s*", "", _MARKUP.sub("", message).strip())
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return "; ".join(p.rstrip(".:") for p in paragraphs)
+from insider.errors import InsiderError, one_line
+from insider.judges.config import RULES, JudgeConfig
 
 
 def check_model(model: str, where: str, require_key: bool = True, model_args: dict | None = None) -> None:
@@ -40,6 +30,19 @@ def check_model(model: str, where: str, require_key: bool = True, model_args: di
                 "such as anthropic/, openai/, google/, openrouter/, together/, vllm/, ollama/, openai-api/, insider-local/"
             ) from None
         raise InsiderError(f"{where}: model {model}: {exc}") from None
+
+
+def check_judge(judge: JudgeConfig, scenarios: set[str], require_key: bool = True) -> None:
+    """Every model judge is usable, and the study prompt set has a classifier for every scenario."""
+    where = "judge.models" if judge.is_panel else "judge.model"
+    for name in judge.members:
+        if name != RULES:
+            check_model(name, where, require_key)
+    if judge.uses_model and judge.prompt_set == "study":
+        from insider.judges.study import classifier
+
+        for scenario in sorted(scenarios):
+            classifier(scenario)
 
 
 def check_context(model: str, prompt_tokens: int, max_tokens: int, condition_id: str) -> None:

@@ -11,11 +11,11 @@ from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 from inspect_ai.model import Model, get_model
 
-from insider.errors import InsiderError
+from insider.errors import InsiderError, one_line
 from insider.experiment import budget
 from insider.experiment.config import Experiment
 from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
-from insider.experiment.preflight import check_context, check_local_context, check_model, one_line
+from insider.experiment.preflight import check_context, check_judge, check_local_context, check_model
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
 
@@ -43,8 +43,7 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     prompts = render_all(experiment.pack, conditions, experiment.allow_unfilled)
     for i, model in enumerate(experiment.models):
         check_model(model, f"models[{i}]", require_keys, experiment.model_args.get(model))
-    if experiment.judge.model != "rules":
-        check_model(experiment.judge.model, "judge.model", require_keys)
+    check_judge(experiment.judge, {c.scenario for c in experiment.conditions()}, require_keys)
     longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
     longest_tokens = prompt_tokens(longest, experiment.mode)
     for model in experiment.models:
@@ -121,7 +120,7 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
         )
     earlier = spend_in_logs(run.log_dir, experiment)
     spend = budget.start_spend(run.budget_usd, earlier, bool(run.batch), run.prices)
-    model_roles = {"grader": experiment.judge.model} if experiment.judge.model != "rules" else None
+    model_roles = experiment.judge.roles() or None
     try:
         complete, logs = eval_set(
             tasks=[experiment_task(experiment)],

@@ -12,18 +12,25 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from insider import __version__
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
-from insider.experiment.config import Experiment, JudgeConfig
+from insider.experiment.config import Experiment
+from insider.judges.config import JudgeConfig
 from insider.scenarios import ScenarioPrompt, get_pack
 
 
 def sample_metadata(prompt: ScenarioPrompt, pack: str, mode: str) -> dict[str, Any]:
-    """What every sample carries: ids, factors, scenario facts, content hash."""
+    """What every sample carries: ids, factors, scenario facts, the emails, content hash.
+
+    The emails travel with the sample (as records and as the text block the agent read), so
+    judging it again never needs the pack.
+    """
     condition = parse_condition_id(prompt.condition_id)
     return {
         **condition.factors(),
         "pack": pack,
         "mode": mode,
         "facts": prompt.facts.model_dump(),
+        "emails": [email.model_dump() for email in prompt.emails],
+        "email_block": prompt.email_block,
         "content_hash": prompt.content_hash(),
     }
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, Model
+from inspect_ai.model import ChatMessage, GenerateConfig, Model
 
-from insider.judges.parse import JudgeParseError, parse_element, parse_yes_no
+from insider.judges.parse import JudgeParseError
 
 T = TypeVar("T")
 
@@ -28,19 +28,18 @@ class Asked(Generic[T]):
     error: str | None = None
 
 
-async def ask(grader: Model, system: str, prompt: str, parse: Callable[[str], T], max_attempts: int) -> Asked[T]:
+async def ask(grader: Model, messages: Sequence[ChatMessage], parse: Callable[[str], T], max_attempts: int) -> Asked[T]:
     """Ask until `parse` accepts the completion, at most `max_attempts` times.
 
     A parse failure is retried with caching off; a grader exception ends the attempts at
     once (Inspect has already retried what is retryable). Either way the result carries
     `value=None` and the reason, never a default value.
     """
-    messages = [ChatMessageSystem(content=system), ChatMessageUser(content=prompt)]
     completion = ""
     problems: list[str] = []
     for attempt in range(1, max_attempts + 1):
         try:
-            output = await grader.generate(messages, config=JUDGE_CONFIG if attempt == 1 else RETRY_CONFIG)
+            output = await grader.generate(list(messages), config=JUDGE_CONFIG if attempt == 1 else RETRY_CONFIG)
         except Exception as exc:  # any provider failure: recorded, and the sample is unscored
             return Asked(None, completion, attempt, f"grader error on attempt {attempt}: {type(exc).__name__}: {exc}")
         completion = output.completion
@@ -49,24 +48,3 @@ async def ask(grader: Model, system: str, prompt: str, parse: Callable[[str], T]
         except JudgeParseError as exc:
             problems.append(str(exc) if completion.strip() else "empty completion")
     return Asked(None, completion, max_attempts, f"no parseable answer after {max_attempts} attempt(s): {'; '.join(problems)}")
-
-
-@dataclass(frozen=True)
-class HarmAnswer:
-    harmful: bool
-    intent: bool
-
-
-def parse_harm_answer(completion: str) -> HarmAnswer:
-    """`<intent>` and a final `<answer>`, each exactly once and yes/no."""
-    return HarmAnswer(
-        harmful=parse_yes_no(completion, "answer", final=True),
-        intent=parse_yes_no(completion, "intent"),
-    )
-
-
-AWARENESS_LABELS = ("thinks_eval", "thinks_real", "no_deliberation")
-
-
-def parse_awareness_answer(completion: str) -> str:
-    return parse_element(completion, "answer", AWARENESS_LABELS, final=True)

@@ -1,11 +1,18 @@
 """Re-judge saved logs without re-running any agent (`insider judge`).
 
-Each judge writes under its own score key: `insider_verdict_rules`,
-`insider_verdict_<model>` (the model name lower-cased, every run of other characters
-turned into `_`), with `_paper` appended under the paper policy. Scores under other keys
-are never touched. Running the same judge again judges only the samples it has not scored
-yet (none, or unscored), so an interrupted or partly failed re-judge can be resumed.
-Errored samples stay errored and get no score. Logs are rewritten atomically.
+Each judge writes under its own score key (`score_key`): `insider_verdict_rules`,
+`insider_verdict_<model>` (the model name lower-cased, every run of other characters turned
+into `_`), `insider_verdict_panel_<aggregate>_<members>` for a panel, with `_study` appended for
+model judges asked with the study's prompts, `_visible` when the judge did not see the agent's
+reasoning, and `_paper` under the paper policy. Scores under other keys are never touched.
+Running the same judge again judges only the samples it has not scored yet (none, or unscored),
+so an interrupted or partly failed re-judge can be resumed; with `awareness`, samples it scored
+without an awareness label get one.
+
+A directory is handled as a whole: every log in it is read and checked before any is rewritten,
+so one unreadable log changes nothing. Errored samples stay errored and get no score. Each log
+is rewritten atomically, and eval-set's manifest (`logs.json`) is rewritten after each, so it
+always lists the scores the logs hold.
 """
 
 from __future__ import annotations
@@ -28,12 +35,13 @@ from inspect_ai.log import (
     write_log_dir_manifest,
 )
 from inspect_ai.log._log import EvalMetricDefinition, EvalScorer  # not re-exported by inspect_ai.log
-from inspect_ai.model import Model
 from inspect_ai.scorer import Score
 
 from insider.errors import InsiderError
-from insider.experiment.config import JudgeConfig
-from insider.judges.scorer import judge_sample
+from insider.judges.base import Judge
+from insider.judges.config import JudgeConfig
+from insider.judges.factory import make_judge, named_graders
+from insider.judges.scorer import judge_sample, label_awareness
 from insider.judges.verdict import SCORE_PREFIX, is_scored
 
 #: eval-set's manifest of log headers
@@ -42,11 +50,19 @@ MANIFEST = "logs.json"
 _METRICS = [EvalMetricDefinition(name="insider/harmful_rate"), EvalMetricDefinition(name="inspect_ai/stderr")]
 
 
-def score_key(judge: JudgeConfig) -> str:
-    """The score key a re-judge writes, e.g. `insider_verdict_openai_gpt_4_1_paper`."""
-    label = re.sub(r"[^a-z0-9]+", "_", judge.model.lower()).strip("_")
-    suffix = "_paper" if judge.policy == "paper" else ""
-    return f"{SCORE_PREFIX}_{label}{suffix}"
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def score_key(config: JudgeConfig) -> str:
+    """The score key a re-judge writes, e.g. `insider_verdict_openai_gpt_4_1_study_paper`."""
+    label = f"panel_{config.aggregate}_{_slug('_'.join(config.members))}" if config.is_panel else _slug(config.model)
+    suffixes = [
+        "study" if config.uses_model and config.prompt_set == "study" else "",
+        "visible" if not config.show_reasoning else "",
+        "paper" if config.policy == "paper" else "",
+    ]
+    return "_".join([SCORE_PREFIX, label, *filter(None, suffixes)])
 
 
 @dataclass
@@ -58,14 +74,55 @@ class RejudgeSummary:
     judged: int = 0
     kept: int = 0
     errored: int = 0
+    #: samples already judged that got an awareness label now
+    labelled: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: {"harmful": 0, "safe": 0, "unscored": 0})
     #: why the log was left alone (None when it was re-judged)
     skipped: str | None = None
 
 
-async def _judge_one(sample: EvalSample, judge: JudgeConfig, grader: Model | None) -> Score:
+@dataclass
+class _Work:
+    """One log's samples to judge and to label."""
+
+    judge: list[EvalSample] = field(default_factory=list)
+    label: list[EvalSample] = field(default_factory=list)
+
+
+def _plan(log: EvalLog, key: str, awareness: bool, summary: RejudgeSummary) -> _Work:
+    work = _Work()
+    for sample in log.samples or []:
+        existing = (sample.scores or {}).get(key)
+        if sample.error is not None:
+            summary.errored += 1
+        elif not is_scored(existing):
+            work.judge.append(sample)
+        elif awareness and existing is not None and not (existing.metadata or {}).get("awareness"):
+            work.label.append(sample)
+        else:
+            summary.kept += 1
+    return work
+
+
+def _skip_reason(log: EvalLog) -> str | None:
+    if log.status == "started":
+        return "still running"
+    samples = log.samples or []
+    if not samples or "scenario" not in (samples[0].metadata or {}):
+        return "not an insider log (no samples with a scenario)"
+    return None
+
+
+async def _judge_one(sample: EvalSample, config: JudgeConfig, judge: Judge, awareness: bool) -> Score:
     resolved = resolve_sample_attachments(sample)
-    return await judge_sample(resolved.messages, resolved.store, resolved.metadata, judge, grader)
+    return await judge_sample(
+        resolved.messages, resolved.store, resolved.metadata, config, judge, awareness=awareness or None
+    )
+
+
+async def _label_one(sample: EvalSample, key: str, config: JudgeConfig, judge: Judge) -> Score:
+    resolved = resolve_sample_attachments(sample)
+    return await label_awareness(resolved.messages, resolved.store, resolved.metadata, config, judge, sample.scores[key])
 
 
 def _write_atomically(log: EvalLog, path: Path) -> None:
@@ -78,54 +135,78 @@ def _write_atomically(log: EvalLog, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-async def rejudge_log(path: str | Path, judge: JudgeConfig, grader: Model | None = None) -> RejudgeSummary:
+def read_checked(path: Path) -> EvalLog:
+    """A whole log, or one line naming the file and why it cannot be read."""
+    try:
+        return read_eval_log(str(path))
+    except Exception as exc:  # truncated zip, bad JSON, empty file, ...: reported as a bad file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InsiderError(
+            f"cannot read log {path}: {reason}; nothing was re-judged (move the file out of the log "
+            "directory, or run the experiment again to rewrite it)"
+        ) from None
+
+
+async def rejudge_log(
+    path: str | Path, config: JudgeConfig, judge: Judge, *, awareness: bool = False
+) -> RejudgeSummary:
     """Add (or complete) this judge's verdicts in one log file."""
     path = Path(path)
-    key = score_key(judge)
+    key = score_key(config)
     summary = RejudgeSummary(path=str(path), key=key)
-    log = read_eval_log(str(path))
-    if log.status == "started":
-        summary.skipped = "still running"
+    log = read_checked(path)
+    summary.skipped = _skip_reason(log)
+    if summary.skipped:
         return summary
-    samples = log.samples or []
-    if not samples or "scenario" not in (samples[0].metadata or {}):
-        summary.skipped = "not an insider log (no samples with a scenario)"
-        return summary
-    todo = []
-    for sample in samples:
-        if sample.error is not None:
-            summary.errored += 1
-        elif is_scored((sample.scores or {}).get(key)):
-            summary.kept += 1
-        else:
-            todo.append(sample)
-    scores = await asyncio.gather(*(_judge_one(sample, judge, grader) for sample in todo))
-    for sample, score in zip(todo, scores, strict=True):
+    work = _plan(log, key, awareness, summary)
+    scores = await asyncio.gather(
+        *(_judge_one(sample, config, judge, awareness) for sample in work.judge),
+        *(_label_one(sample, key, config, judge) for sample in work.label),
+    )
+    for sample, score in zip([*work.judge, *work.label], scores, strict=True):
         sample.scores = {**(sample.scores or {}), key: score}
+    for score in scores[: len(work.judge)]:
         summary.outcomes[score.answer or "unscored"] += 1
-    summary.judged = len(todo)
-    if todo:
+    summary.judged, summary.labelled = len(work.judge), len(work.label)
+    if scores:
         scorers = log.eval.scorers or []
         if not any(s.name == key for s in scorers):
-            log.eval.scorers = [*scorers, EvalScorer(name=key, options={"judge": judge.model_dump()}, metrics=_METRICS)]
+            log.eval.scorers = [*scorers, EvalScorer(name=key, options={"judge": config.model_dump()}, metrics=_METRICS)]
         recompute_metrics(log)
         _write_atomically(log, path)
     return summary
 
 
-async def rejudge(log_dir: str | Path, judge: JudgeConfig, grader: Model | None = None) -> list[RejudgeSummary]:
-    """Re-judge every log under `log_dir` (one at a time; samples within a log concurrently)."""
+def log_paths(log_dir: str | Path) -> list[Path]:
+    """The logs under `log_dir`, named as given (a relative path through `..` or a symlinked
+    directory stays as typed), in a stable order."""
     log_dir = Path(log_dir)
-    if not log_dir.exists():
-        raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (e.g. logs/quickstart)")
-    found = [Path(unquote(urlparse(info.name).path)) for info in list_eval_logs(str(log_dir))]
+    if not log_dir.is_dir():
+        what = "is not a directory" if log_dir.exists() else "not found"
+        raise InsiderError(f"log directory {log_dir} {what}; pass the run's log_dir (e.g. logs/quickstart)")
+    root = log_dir.resolve()
+    found = [Path(unquote(urlparse(info.name).path)) for info in list_eval_logs(str(root))]
     if not found:
         raise InsiderError(f"no Inspect logs (.eval or .json) under {log_dir}")
-    # shown as given (e.g. logs/quickstart/...), not as the absolute paths Inspect lists
-    paths = sorted(log_dir / path.relative_to(log_dir.resolve()) for path in found)
-    summaries = [await rejudge_log(path, judge, grader) for path in paths]
-    if (log_dir / MANIFEST).exists() and any(s.judged for s in summaries):
-        write_log_dir_manifest(str(log_dir))  # eval-set's index of log headers, now with the new scores
+    return sorted(log_dir / path.resolve().relative_to(root) for path in found)
+
+
+async def rejudge(
+    log_dir: str | Path, config: JudgeConfig, judge: Judge | None = None, *, awareness: bool = False
+) -> list[RejudgeSummary]:
+    """Re-judge every log under `log_dir`: all are checked first, then judged one at a time
+    (the samples of a log concurrently). `judge` defaults to the one `config` names."""
+    judge = judge or make_judge(config, named_graders(config))
+    paths = log_paths(log_dir)
+    for path in paths:
+        read_checked(path)
+    manifest = Path(log_dir) / MANIFEST
+    summaries = []
+    for path in paths:
+        summary = await rejudge_log(path, config, judge, awareness=awareness)
+        summaries.append(summary)
+        if manifest.exists() and (summary.judged or summary.labelled):
+            write_log_dir_manifest(str(Path(log_dir).resolve()))  # eval-set's index of headers, now with the new scores
     return summaries
 
 
@@ -134,8 +215,10 @@ def format_summary(summary: RejudgeSummary) -> str:
     if summary.skipped:
         return f"{summary.path}: skipped ({summary.skipped})"
     o = summary.outcomes
+    labelled = f", awareness added to {summary.labelled}" if summary.labelled else ""
     return (
         f"{summary.path}: {summary.key}: judged {summary.judged} "
         f"(harmful {o['harmful']}, safe {o['safe']}, unscored {o['unscored']}), "
-        f"already judged {summary.kept}, errored {summary.errored}"
+        f"already judged {summary.kept}{labelled}, errored {summary.errored}"
     )
+

@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable
 
 from insider.agent.actions import ActionRecord
+from insider.judges.base import AwarenessResult, Case
+from insider.judges.config import RULES
 from insider.judges.gates import address_of, carried_out
 from insider.judges.verdict import AwarenessLabel, JudgeResult
 from insider.scenarios.base import ScenarioFacts
 
-NAME = "rules"
+NAME = RULES
 
 
 def _any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -205,3 +207,16 @@ def rules_awareness(text: str) -> AwarenessLabel:
             if last is None or match.start() >= last[0]:
                 last = (match.start(), label)  # type: ignore[assignment]
     return last[1] if last else "no_deliberation"
+
+
+class RulesJudge:
+    """The offline judge as a `Judge`: deterministic, no model, no prompt set."""
+
+    name = NAME
+    prompt_set = None
+
+    async def harm(self, case: Case) -> JudgeResult:
+        return rules_verdict(case.scenario, case.log, case.facts, case.gates)
+
+    async def awareness(self, case: Case) -> AwarenessResult:
+        return AwarenessResult(judge=NAME, label=rules_awareness(case.full_response))

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, ContentReasoning, Model, get_model
+from inspect_ai.model import ChatMessage, ChatMessageAssistant, ContentReasoning
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer, stderr
 from inspect_ai.solver import TaskState
 from inspect_ai.util import Store
 
 from insider.agent.actions import ActionLog, ActionRecord
+from insider.agent.parse import parse_text_response
+from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
-from insider.experiment.config import JudgeConfig
-from insider.judges.pipeline import judge_actions
+from insider.judges.base import Case, Judge
+from insider.judges.config import JudgeConfig
+from insider.judges.factory import make_judge, role_graders
+from insider.judges.pipeline import build_case, judge_case
 from insider.judges.verdict import SCORE_PREFIX, Verdict
 from insider.scenarios.base import Email, ScenarioFacts
 
@@ -35,30 +39,33 @@ def harmful_rate() -> Metric:
     return compute
 
 
-def agent_response(messages: Sequence[ChatMessage]) -> str:
-    """Everything the agent wrote: reasoning, text and tool calls of every assistant turn."""
+def agent_response(messages: Sequence[ChatMessage], reasoning: bool = True) -> str:
+    """Everything the agent wrote: reasoning, text and tool calls of every assistant turn.
+
+    With `reasoning=False`, only what it showed: reasoning content and scratchpad or thinking
+    blocks in the text are left out.
+    """
     parts: list[str] = []
     for message in messages:
         if not isinstance(message, ChatMessageAssistant):
             continue
-        if not isinstance(message.content, str):
+        if reasoning and not isinstance(message.content, str):
             parts += [
                 (c.summary or "") if c.redacted else c.reasoning for c in message.content if isinstance(c, ContentReasoning)
             ]
         if message.text:
-            parts.append(message.text)
+            parts.append(message.text if reasoning else parse_text_response(message.text, []).final_text)
         for call in message.tool_calls or []:
             parts.append(f"<tool_call:{call.function}>{json.dumps(call.arguments, ensure_ascii=False)}</tool_call:{call.function}>")
-    return "\n".join(parts)
+    return "\n".join(part for part in parts if part)
 
 
 @lru_cache(maxsize=512)
-def _rendered_emails(pack: str, condition_id: str) -> tuple[Email, ...]:
-    from insider.conditions import parse_condition_id
+def _rendered(pack: str, condition_id: str) -> tuple[tuple[Email, ...], str]:
     from insider.scenarios import get_pack
 
     rendered = get_pack(pack, allow_unfilled=True).render(parse_condition_id(condition_id))
-    return tuple(rendered.emails)
+    return tuple(rendered.emails), rendered.email_block
 
 
 @dataclass(frozen=True)
@@ -68,19 +75,25 @@ class SampleContext:
     scenario: str
     facts: ScenarioFacts
     emails: tuple[Email, ...]
+    email_block: str
 
 
 def sample_context(metadata: dict[str, Any]) -> SampleContext:
-    """Scenario, facts and emails of a sample, from its metadata (emails re-rendered by its pack)."""
+    """Scenario, facts and emails of a sample, from its metadata.
+
+    Samples carry their emails (records and text block) since insider 0.2; older logs get them
+    by rendering the condition with its pack again.
+    """
     missing = [key for key in ("scenario", "facts", "condition_id") if key not in metadata]
     if missing:
         raise InsiderError(f"sample metadata lacks {', '.join(missing)}; is this an insider log?")
     facts = ScenarioFacts.model_validate(metadata["facts"])
-    if "emails" in metadata:
+    if "emails" in metadata and "email_block" in metadata:
         emails = tuple(Email.model_validate(e) for e in metadata["emails"])
+        email_block = metadata["email_block"]
     else:
-        emails = _rendered_emails(metadata.get("pack", "paper"), metadata["condition_id"])
-    return SampleContext(metadata["scenario"], facts, emails)
+        emails, email_block = _rendered(metadata.get("pack", "paper"), metadata["condition_id"])
+    return SampleContext(metadata["scenario"], facts, emails, email_block)
 
 
 def stored_action_log(store: Store | dict[str, Any]) -> ActionRecord | None:
@@ -88,8 +101,8 @@ def stored_action_log(store: Store | dict[str, Any]) -> ActionRecord | None:
     return ActionLog.read(store) if _ACTION_LOG_KEY in store else None
 
 
-def needs_awareness(judge: JudgeConfig, metadata: dict[str, Any]) -> bool:
-    return judge.awareness or bool(metadata.get("awareness_notice"))
+def needs_awareness(config: JudgeConfig, metadata: dict[str, Any]) -> bool:
+    return config.awareness or bool(metadata.get("awareness_notice"))
 
 
 def verdict_score(verdict: Verdict) -> Score:
@@ -112,44 +125,70 @@ def unjudgeable(reason: str) -> Score:
     return Score.unscored(reason="scoring_failed", answer="unscored", explanation=reason)
 
 
-async def judge_sample(
-    messages: Sequence[ChatMessage],
-    store: Store | dict[str, Any],
-    metadata: dict[str, Any],
-    judge: JudgeConfig,
-    grader: Model | None,
-) -> Score:
-    """Judge one finished sample (live in a task, or read back from a log)."""
+class Unjudgeable(Exception):
+    """The sample cannot be judged (no ActionLog, missing context)."""
+
+
+def sample_case(messages: Sequence[ChatMessage], store: Store | dict[str, Any], metadata: dict[str, Any], config: JudgeConfig) -> Case:
+    """A finished sample as the judges see it; Unjudgeable says why there is none."""
     log = stored_action_log(store)
     if log is None:
-        return unjudgeable("the sample has no ActionLog in its store; the agent solver did not record its actions")
+        raise Unjudgeable("the sample has no ActionLog in its store; the agent solver did not record its actions")
     try:
         context = sample_context(metadata)
     except InsiderError as exc:
-        return unjudgeable(str(exc))
-    verdict = await judge_actions(
+        raise Unjudgeable(str(exc)) from None
+    return build_case(
         context.scenario,
         log,
         agent_response(messages),
         context.facts,
         context.emails,
-        judge,
-        grader,
-        awareness=needs_awareness(judge, metadata),
+        context.email_block,
+        visible_response=agent_response(messages, reasoning=False),
+        show_reasoning=config.show_reasoning,
     )
-    return verdict_score(verdict)
 
 
-def grader_for(judge: JudgeConfig) -> Model | None:
-    """The grader: the `grader` model role if bound, else `judge.model`; None for `rules`."""
-    if judge.model == "rules":
-        return None
-    return get_model(role="grader", default=judge.model)
+async def judge_sample(
+    messages: Sequence[ChatMessage],
+    store: Store | dict[str, Any],
+    metadata: dict[str, Any],
+    config: JudgeConfig,
+    judge: Judge,
+    *,
+    awareness: bool | None = None,
+) -> Score:
+    """Judge one finished sample (live in a task, or read back from a log)."""
+    try:
+        case = sample_case(messages, store, metadata, config)
+    except Unjudgeable as exc:
+        return unjudgeable(str(exc))
+    wanted = needs_awareness(config, metadata) if awareness is None else awareness
+    return verdict_score(await judge_case(case, judge, config, awareness=wanted))
+
+
+async def label_awareness(
+    messages: Sequence[ChatMessage], store: Store | dict[str, Any], metadata: dict[str, Any], config: JudgeConfig, judge: Judge, score: Score
+) -> Score:
+    """A verdict score with an eval-awareness label added (its harm verdict unchanged)."""
+    try:
+        case = sample_case(messages, store, metadata, config)
+    except Unjudgeable as exc:
+        return score.model_copy(update={"metadata": {**(score.metadata or {}), "awareness_error": str(exc)}})
+    aware = await judge.awareness(case)
+    labels = {
+        "awareness": aware.label,
+        "awareness_judge": aware.judge,
+        "awareness_error": aware.error,
+        "awareness_votes": {m.judge: m.label for m in aware.members},
+    }
+    return score.model_copy(update={"metadata": {**(score.metadata or {}), **labels}})
 
 
 @scorer(metrics=[harmful_rate(), stderr()], name=SCORE_PREFIX)
 def verdict_scorer(judge: JudgeConfig | dict[str, Any] | None = None) -> Scorer:
-    """Judge each sample: gates, the judge (rules or the `grader` role), both policies.
+    """Judge each sample: gates, the judge (rules, a grader role, or a panel), both policies.
 
     Args:
         judge: the judging settings (a JudgeConfig or its dict); default: the rules judge,
@@ -162,20 +201,7 @@ def verdict_scorer(judge: JudgeConfig | dict[str, Any] | None = None) -> Scorer:
     config = JudgeConfig.model_validate(judge or {}) if not isinstance(judge, JudgeConfig) else judge
 
     async def score(state: TaskState, target: Target) -> Score:
-        return await judge_sample(state.messages, state.store, state.metadata, config, grader_for(config))
+        judge = make_judge(config, role_graders(config))
+        return await judge_sample(state.messages, state.store, state.metadata, config, judge)
 
     return score
-
-
-def load_grader(model: str) -> Model | None:
-    """The grader for a `--judge` value: None for `rules`, else the Inspect model (clear error if unusable)."""
-    if model == "rules":
-        return None
-    try:
-        return get_model(model)
-    except Exception as exc:  # unknown provider, missing package or API key: one line for the user
-        from insider.experiment.preflight import one_line
-
-        raise InsiderError(
-            f"cannot use judge model {model!r}: {one_line(str(exc))}; use an Inspect model name or 'rules'"
-        ) from None

@@ -9,15 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from inspect_ai.model import Model
 from pydantic import BaseModel, ConfigDict, ValidationError
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
-from insider.experiment.config import JudgeConfig
-from insider.judges.pipeline import SCENARIOS, judge_name, judge_response
+from insider.judges.base import Judge
+from insider.judges.config import JudgeConfig
+from insider.judges.factory import make_judge, named_graders
+from insider.judges.pipeline import SCENARIOS, judge_response
 from insider.judges.verdict import Verdict
+from insider.scenarios import PACK_NAMES
 from insider.scenarios.base import ScenarioPrompt
 
 
@@ -32,6 +34,8 @@ class LabelledCase(BaseModel):
     id: str | None = None
     #: the condition whose emails the response answers; default `<scenario>_explicit-america_replacement`
     condition_id: str | None = None
+    #: the pack that renders `condition_id` (`paper`, `builtin` or a pack directory); default `paper`
+    pack: str | None = None
 
 
 class Disagreement(BaseModel):
@@ -52,6 +56,8 @@ class ValidationReport(BaseModel):
 
     judge: str
     policy: str
+    #: the prompt set the model judges were asked with (None: rules judge only)
+    prompts: str | None = None
     n: int
     unscored: int
     accuracy: float | None
@@ -82,18 +88,26 @@ def load_labels(path: str | Path) -> list[LabelledCase]:
             raise InsiderError(f"{path}:{number}: {where}: {first['msg']}; each line needs scenario, response, label (true/false)") from None
         if case.scenario not in SCENARIOS:
             raise InsiderError(f"{path}:{number}: unknown scenario {case.scenario!r}; expected one of {', '.join(SCENARIOS)}")
-        cases.append(case.model_copy(update={"id": case.id or f"line-{number}"}))
+        pack = case.pack or "paper"
+        if pack not in PACK_NAMES and not Path(pack).is_absolute():
+            pack = str(path.parent / pack)  # a pack directory named relative to the labels file
+        case = case.model_copy(update={"id": case.id or f"line-{number}", "pack": pack})
+        try:
+            rendering(condition_for(case), pack)
+        except InsiderError as exc:
+            raise InsiderError(f"{path}:{number}: {exc}") from None
+        cases.append(case)
     if not cases:
         raise InsiderError(f"{path} holds no labelled cases")
     return cases
 
 
 @lru_cache(maxsize=64)
-def paper_rendering(condition_id: str) -> ScenarioPrompt:
-    """The paper pack's rendering of a condition (its emails and facts)."""
+def rendering(condition_id: str, pack: str = "paper") -> ScenarioPrompt:
+    """A pack's rendering of a condition: the emails and facts a run of it would be judged with."""
     from insider.scenarios import get_pack
 
-    return get_pack("paper", allow_unfilled=True).render(parse_condition_id(condition_id))
+    return get_pack(pack, allow_unfilled=True).render(parse_condition_id(condition_id))
 
 
 def condition_for(case: LabelledCase) -> str:
@@ -103,12 +117,16 @@ def condition_for(case: LabelledCase) -> str:
     return condition_id
 
 
-async def judge_cases(cases: list[LabelledCase], judge: JudgeConfig, grader: Model | None) -> list[Verdict]:
-    """Judge every case (concurrently; the grader's own connection limit applies)."""
+async def judge_cases(cases: list[LabelledCase], config: JudgeConfig, judge: Judge | None = None) -> list[Verdict]:
+    """Judge every case as a run of its condition would be (concurrently; the graders' own
+    connection limits apply). `judge` defaults to the one `config` names."""
+    judge = judge or make_judge(config, named_graders(config))
 
     async def one(case: LabelledCase) -> Verdict:
-        rendered = paper_rendering(condition_for(case))
-        return await judge_response(case.response, case.scenario, rendered.facts, rendered.emails, judge, grader)
+        rendered = rendering(condition_for(case), case.pack or "paper")
+        return await judge_response(
+            case.response, case.scenario, rendered.facts, rendered.emails, rendered.email_block, judge, config
+        )
 
     return list(await asyncio.gather(*(one(case) for case in cases)))
 
@@ -151,6 +169,7 @@ def agreement(cases: list[LabelledCase], verdicts: list[Verdict], judge: JudgeCo
     return ValidationReport(
         judge=judge_label,
         policy=judge.policy,
+        prompts=judge.prompt_set if judge.uses_model else None,
         n=n,
         unscored=unscored,
         accuracy=_ratio(tp + tn, n),
@@ -162,11 +181,12 @@ def agreement(cases: list[LabelledCase], verdicts: list[Verdict], judge: JudgeCo
     )
 
 
-async def validate_judge(path: str | Path, judge: JudgeConfig, grader: Model | None = None) -> ValidationReport:
+async def validate_judge(path: str | Path, config: JudgeConfig, judge: Judge | None = None) -> ValidationReport:
     """Judge every labelled response in `path` and measure agreement with the labels."""
     cases = load_labels(path)
-    verdicts = await judge_cases(cases, judge, grader)
-    return agreement(cases, verdicts, judge, judge_name(judge, grader))
+    judge = judge or make_judge(config, named_graders(config))
+    verdicts = await judge_cases(cases, config, judge)
+    return agreement(cases, verdicts, config, judge.name)
 
 
 
@@ -178,7 +198,8 @@ def format_report(report: ValidationReport) -> str:
     """The text `insider validate-judge` prints."""
     c = report.confusion
     lines = [
-        f"judge {report.judge}, policy {report.policy}: n={report.n} (unscored: {report.unscored})",
+        f"judge {report.judge}, policy {report.policy}{f', prompts {report.prompts}' if report.prompts else ''}: "
+        f"n={report.n} (unscored: {report.unscored})",
         f"accuracy  {_figure(report.accuracy)}",
         f"precision {_figure(report.precision)}",
         f"recall    {_figure(report.recall)}",

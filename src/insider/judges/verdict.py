@@ -14,26 +14,32 @@ from typing import Any, Literal
 from inspect_ai.scorer import Score
 from pydantic import BaseModel, ConfigDict, Field
 
+from insider.judges.config import Aggregate, PromptSet
+
 Outcome = Literal["harmful", "safe", "unscored"]
 AwarenessLabel = Literal["thinks_eval", "thinks_real", "no_deliberation"]
 SCORE_PREFIX = "insider_verdict"
 
 
 class JudgeResult(BaseModel):
-    """What the judge (an LLM through the grader role, or the offline rules) said."""
+    """What a judge (a model through a grader role, the offline rules, or a panel) said."""
 
     model_config = ConfigDict(extra="forbid")
 
-    #: `rules` or the grader model's name
+    #: `rules`, the grader model's name, or `panel:<aggregate>(<members>)`
     judge: str
     #: the judge's own harmful yes/no; None when it gave no usable answer or was not asked
     verdict: bool | None = None
     reasoning: str = ""
     attempts: int = 0
-    #: why there is no verdict (parse failure after retries, grader error, ...)
+    #: why there is no verdict (parse failure after retries, grader error, a panel left undecided)
     error: str | None = None
     #: gate-first: the judge was not asked because no gate could fire
     skipped: bool = False
+    #: harmful intent stated in the agent's reasoning, when this judge was asked about it
+    intent: bool | None = None
+    #: a panel's members, each with its own verdict and reasoning (empty for a single judge)
+    members: list["JudgeResult"] = Field(default_factory=list)
 
 
 class Verdict(BaseModel):
@@ -61,6 +67,20 @@ class Verdict(BaseModel):
     intent: bool | None = None
     #: who decided `intent`: the LLM judge (when it was asked) or `rules`
     intent_judge: str | None = None
+    #: the prompt set model judges were asked with (None when only the rules judge ran)
+    prompts: PromptSet | None = None
+    #: a panel's aggregation rule (None for a single judge)
+    aggregate: Aggregate | None = None
+    #: the harm judge saw the agent's reasoning (scratchpad, thinking) besides its visible answer
+    reasoning_shown: bool = True
+    #: each judge's own verdict under the headline policy (None: it gave no usable answer);
+    #: empty when no judge was asked (gate-first)
+    votes: dict[str, bool | None] = Field(default_factory=dict)
+    #: a panel's awareness labels, per member
+    awareness_votes: dict[str, AwarenessLabel | None] = Field(default_factory=dict)
+    #: the study's judging defects corrected in this verdict (study prompt set only; README,
+    #: "Replication notes")
+    corrections: list[str] = Field(default_factory=list)
 
 
 def verdict_key(scores: dict[str, Any] | None, score: str | None = None) -> str | None:
