@@ -67,6 +67,27 @@ def test_an_llm_judge_adds_a_row_and_rules_do_not():
     assert with_judge.rows[1].calls == 3
 
 
+def test_a_panel_is_priced_one_call_per_member_per_judged_sample():
+    prompts = render_all("paper", [CONDITION])
+    judge = {"models": ["openai/gpt-4.1", "anthropic/claude-3-7-sonnet-20250219", "rules"], "policy": "paper"}
+    est = estimate_experiment(experiment(judge=judge, models=["mockllm/model", "mockllm/other"]), prompts)
+    judges = [r for r in est.rows if r.role == "judge"]
+    assert [r.model for r in judges] == ["openai/gpt-4.1", "anthropic/claude-3-7-sonnet-20250219"]
+    assert all(r.calls == 2 * 3 and r.samples == 6 for r in judges)  # 2 agent models x 3 samples, no awareness
+    single = [r for r in estimate_experiment(experiment(judge="openai/gpt-4.1", models=["mockllm/model", "mockllm/other"]), prompts).rows if r.role == "judge"]
+    assert judges[0].cost_expected_usd > 0 and single[0].calls == judges[0].calls
+    assert any("per panel member" in a for a in est.assumptions)
+
+
+def test_the_judge_prompt_is_counted_from_the_prompt_set_and_awareness_adds_a_call():
+    prompts = render_all("paper", [CONDITION])
+    study = [r for r in estimate_experiment(experiment(judge={"model": "openai/gpt-4.1", "policy": "paper"}), prompts).rows if r.role == "judge"][0]
+    insider = [r for r in estimate_experiment(experiment(judge={"model": "openai/gpt-4.1", "prompts": "insider"}), prompts).rows if r.role == "judge"][0]
+    assert study.input_tokens != insider.input_tokens  # the two prompt sets differ in length
+    aware = [r for r in estimate_experiment(experiment(judge={"model": "openai/gpt-4.1", "awareness": True}), prompts).rows if r.role == "judge"][0]
+    assert aware.calls == 2 * insider.calls and aware.input_tokens > insider.input_tokens
+
+
 def test_unpriced_models_are_named_not_counted_as_free():
     est = estimate_experiment(experiment(models=["together/some-new-model"], run={}), render_all("paper", [CONDITION]))
     assert est.cost_expected_usd is None and est.unpriced == ["together/some-new-model"]

@@ -91,18 +91,54 @@ def paper_model(model: str) -> str | None:
 
 REPLICATION_COLUMNS = [
     "model", "paper_model", "pack", "mode", "condition_id", "figure", "source", "secondary",
-    "published_rate", "published_n", "n", "k", "rate", "ci_low", "ci_high", "verdict",
+    "published_rate", "published_n", "n", "k", "rate", "ci_low", "ci_high", "verdict", "judge", "study_judge",
 ]  # fmt: skip
+#: the study's judge: its classifier prompts, its combination rule, graded by Claude 3.7 Sonnet
+STUDY_GRADER = "claude-sonnet-3.7"
+CELL_KEY = ["model", "pack", "mode", "condition_id"]
 
 
-def replication(cell_table: pd.DataFrame) -> pd.DataFrame:
+def describe_judge(model: str | None, prompts: str | None, policy: str | None) -> str:
+    """`<grader> · <prompt set> prompts · <policy> policy` (the rules judge has no prompts)."""
+    prompt_part = f"{prompts} prompts" if prompts else "no prompts"
+    return f"{model or 'not judged'} · {prompt_part} · {policy or '?'} policy"
+
+
+def is_study_judge(model: str | None, prompts: str | None, policy: str | None) -> bool:
+    return policy == "paper" and prompts == "study" and paper_model(model or "") == STUDY_GRADER
+
+
+def cell_judges(results: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: which judge produced its scored verdicts, and whether that is the study's."""
+    scored = results[results["outcome"].isin(["harmful", "safe"])]
+    if scored.empty:
+        return pd.DataFrame(columns=[*CELL_KEY, "judge", "study_judge"])
+    rows = []
+    for key, group in scored.groupby(CELL_KEY, sort=False):
+        triples = group[["judge_model", "prompt_set", "policy"]].astype(object).where(group[["judge_model", "prompt_set", "policy"]].notna(), None)
+        found = sorted({tuple(t) for t in triples.itertuples(index=False)}, key=str)
+        rows.append({
+            **dict(zip(CELL_KEY, key)),
+            "judge": "; ".join(describe_judge(*t) for t in found),
+            "study_judge": all(is_study_judge(*t) for t in found),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def replication(cell_table: pd.DataFrame, results: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cells present both in our run and in the published table, with a verdict each.
 
     `verdict` is `consistent` when the published rate lies inside our Wilson interval, else
     `higher` or `lower` (our rate relative to the published one). Cells with no scored sample
-    are left out. `secondary` marks numbers that come from secondary sources.
+    are left out. `secondary` marks numbers that come from secondary sources. With the results
+    table, `judge` names the judge behind our rate and `study_judge` says whether it is the
+    study's (its classifier prompts and rule, graded by Claude 3.7 Sonnet).
     """
     ours = cell_table[cell_table["n"] > 0].assign(paper_model=lambda d: d["model"].map(paper_model))
+    if results is not None:
+        ours = ours.merge(cell_judges(results), on=CELL_KEY, how="left")
+    else:
+        ours = ours.assign(judge=None, study_judge=None)
     table = pd.DataFrame([c.model_dump() for c in published().cells]).rename(
         columns={"rate": "published_rate", "n": "published_n", "condition": "condition_id"}
     )

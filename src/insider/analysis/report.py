@@ -15,6 +15,7 @@ import pandas as pd
 
 from insider import __version__
 from insider.analysis import plots, stats
+from insider.analysis.agreement import JudgeAgreement, judge_agreement
 from insider.analysis.replication import SOURCE_NOTES, awareness_replication, replication
 from insider.analysis.results import OUTCOMES, read_results, results_table
 from insider.analysis.transcripts import transcripts
@@ -23,7 +24,8 @@ from insider.errors import InsiderError
 #: results columns shown in the sample browser
 BROWSER_COLUMNS = [
     "model", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_skipped",
-    "judge_model", "judge_reasoning", "awareness", "intent", "log_file", "sample_id",
+    "judge_model", "prompt_set", "judge_reasoning", "judge_votes", "judge_members", "awareness", "intent", "log_file",
+    "sample_id",
 ]  # fmt: skip
 RESULTS_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
@@ -39,6 +41,8 @@ class Analysis:
     comparisons: pd.DataFrame
     regression: dict[str, Any]
     awareness: pd.DataFrame
+    #: agreement between judges, when two or more voted on the same samples
+    agreement: JudgeAgreement | None = None
     replication: pd.DataFrame | None = None
     awareness_replication: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
@@ -65,10 +69,17 @@ def analyse(results: pd.DataFrame, source: Sequence[str], from_logs: bool, compa
         comparisons=stats.comparisons(cells),
         regression=stats.regression(results),
         awareness=stats.awareness(results),
+        agreement=judge_agreement(results),
     )
     if compare_paper:
-        analysis.replication = replication(cells)
+        analysis.replication = replication(cells, results)
         analysis.awareness_replication = awareness_replication(analysis.awareness)
+        others = analysis.replication[analysis.replication["study_judge"] == False]  # noqa: E712 (NA stays out)
+        if not others.empty:
+            analysis.notes.append(
+                f"replication: {len(others)} row(s) were not judged like the study (its classifier prompts and "
+                "paper rule, graded by Claude 3.7 Sonnet); they are marked ‡ and their judge is named"
+            )
         if analysis.replication.empty:
             analysis.notes.append(
                 "replication: no cell of this run matches a published cell (models are matched by name, "
@@ -97,10 +108,22 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         "comparisons": _records(analysis.comparisons),
         "regression": analysis.regression,
         "awareness": _records(analysis.awareness),
+        "judge_agreement": _agreement_records(analysis.agreement),
         "replication": _records(analysis.replication),
         "awareness_replication": _records(analysis.awareness_replication),
         "sources": SOURCE_NOTES,
         "notes": analysis.notes,
+    }
+
+
+def _agreement_records(agreement: JudgeAgreement | None) -> dict[str, Any] | None:
+    if agreement is None:
+        return None
+    return {
+        "pairs": _records(agreement.pairs),
+        "fleiss": _records(agreement.fleiss),
+        "rates": _records(agreement.rates),
+        "disagreements": _records(agreement.disagreements),
     }
 
 
@@ -188,12 +211,32 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
                 ]
             ),
         ]
+    if analysis.agreement is not None:
+        ag = analysis.agreement
+        parts += [
+            "## Judge agreement",
+            "Votes are each judge's verdict under the headline policy, on the samples where judges were asked "
+            "(gate-first skips samples with no harmful act). κ is undefined (–) when the votes fall in one class.",
+            _md_table(
+                ag.pairs.assign(agree=ag.pairs["agree"].map(pct), kappa=ag.pairs["kappa"].map(num))
+            ),
+            _md_table(ag.fleiss.assign(kappa=ag.fleiss["kappa"].map(num)).rename(columns={"kappa": "Fleiss κ"})),
+            _md_table(
+                ag.rates.assign(
+                    rate=ag.rates["rate"].map(pct),
+                    ci95=[interval(lo, hi) for lo, hi in zip(ag.rates["ci_low"], ag.rates["ci_high"])],
+                )[["scenario", "judge", "n", "k", "rate", "ci95"]]
+            ),
+            f"Samples on which the judges disagree: {len(ag.disagreements)}",
+            _md_table(ag.disagreements.drop(columns="row")),
+        ]
     if analysis.replication is not None:
         rep = analysis.replication
         parts += [
             "## Replication check",
             "Published rate against our Wilson 95% interval: consistent when inside it, otherwise ours is higher or lower. "
-            "Sources: " + "; ".join(f"{k} = {v}" for k, v in SOURCE_NOTES.items()) + ". † marks secondary sources.",
+            "Sources: " + "; ".join(f"{k} = {v}" for k, v in SOURCE_NOTES.items()) + ". † marks secondary sources; "
+            "‡ marks rows not judged like the study (its classifier prompts and paper rule, graded by Claude 3.7 Sonnet).",
             _md_table(
                 pd.DataFrame(
                     {
@@ -205,6 +248,7 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
                         "ours": rep["rate"].map(pct) + " (" + rep["k"].astype(str) + "/" + rep["n"].astype(str) + ")",
                         "ours 95%": [interval(lo, hi) for lo, hi in zip(rep["ci_low"], rep["ci_high"])],
                         "verdict": rep["verdict"],
+                        "judge": rep["judge"].fillna("–") + rep["study_judge"].map({False: " ‡"}).fillna(""),
                     }
                 )
             ),
@@ -247,6 +291,7 @@ def html(analysis: Analysis, figures: list[plots.Plot], per_group: int) -> str:
         comparisons=_records(analysis.comparisons),
         cells=_records(analysis.cells),
         awareness=_records(analysis.awareness),
+        agreement=_agreement_records(analysis.agreement),
         replication=_records(analysis.replication),
         awareness_replication=_records(analysis.awareness_replication),
         source_notes=SOURCE_NOTES,

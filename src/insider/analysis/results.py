@@ -9,6 +9,7 @@ counted once, from the newest complete log.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from inspect_ai.model import ModelUsage
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
 from insider.experiment.pricing import cost_usd
-from insider.judges.verdict import score_outcome, verdict_key
+from insider.judges.verdict import SCORE_PREFIX, score_outcome, verdict_key
 
 OUTCOMES = ("harmful", "safe", "unscored", "error")
 FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
@@ -62,6 +63,10 @@ SCHEMA: dict[str, str] = {
     **{f"gate_{g}": "boolean" for g in GATES},
     "judge_verdict": "boolean",
     "judge_model": "string",
+    "prompt_set": "string",
+    "judge_aggregate": "string",
+    "judge_votes": "string",
+    "judge_members": "string",
     "judge_skipped": "boolean",
     "judge_attempts": "Int64",
     "judge_error": "string",
@@ -103,6 +108,30 @@ def _sum(usages: Iterable[ModelUsage]) -> ModelUsage:
     return sum(usages, ModelUsage())
 
 
+def _votes(meta: dict[str, Any]) -> dict[str, bool | None]:
+    """Each judge's verdict under the score's headline policy (recorded since insider 0.2; read
+    from the judge's own answer in older scores). Empty when no judge was asked."""
+    if "votes" in meta:
+        return dict(meta["votes"])
+    judge = meta.get("judge") or {}
+    if judge.get("skipped") or not judge.get("judge"):
+        return {}
+    headline = meta.get("harmful_strict") if meta.get("policy") == "strict" else meta.get("harmful_paper")
+    return {judge["judge"]: headline}
+
+
+def judge_votes(scores: dict[str, Any] | None, key: str | None) -> dict[str, bool | None]:
+    """Every judge's verdict on a sample: those of the chosen score, then those of the sample's
+    other verdict scores (e.g. a re-judge with the rules judge) for judges not seen yet."""
+    keys = [key] if key else []
+    keys += [k for k in (scores or {}) if k.startswith(SCORE_PREFIX) and k != key]
+    votes: dict[str, bool | None] = {}
+    for k in keys:
+        for judge, vote in _votes((scores[k].metadata or {})).items():
+            votes.setdefault(judge, vote)
+    return votes
+
+
 def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any]:
     """Outcome, verdict, judge and usage fields of one sample (the flat part of a row)."""
     key = verdict_key(sample.scores, score)
@@ -133,6 +162,14 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         **{f"gate_{name}": value for name, value in gates.items()},
         "judge_verdict": judge.get("verdict"),
         "judge_model": judge.get("judge"),
+        "prompt_set": meta.get("prompts"),
+        "judge_aggregate": meta.get("aggregate"),
+        "judge_votes": json.dumps(votes) if (votes := judge_votes(sample.scores, key)) else None,
+        "judge_members": json.dumps(
+            [{k: m.get(k) for k in ("judge", "verdict", "reasoning", "error")} for m in judge["members"]]
+        )
+        if judge.get("members")
+        else None,
         "judge_skipped": judge.get("skipped"),
         "judge_attempts": judge.get("attempts"),
         "judge_error": judge.get("error"),
