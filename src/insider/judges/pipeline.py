@@ -79,7 +79,7 @@ async def judge_case(case: Case, judge: Judge, config: JudgeConfig, *, awareness
     judged = await judge.harm(case) if asked else _skipped(judge.name, case.scenario)
     intent, intent_judge = judged.intent, judge.name
     if intent is None:
-        intent, intent_judge = rules.rules_intent(case.scenario, case.log.reasoning), rules.NAME
+        intent, intent_judge = rules.rules_intent(case.scenario, case.log.reasoning, case.facts), rules.NAME
     harmful_strict = policy_verdict(strict_open, judged)
     harmful_paper = policy_verdict(paper_open, judged)
     headline, headline_gate = (

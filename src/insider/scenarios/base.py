@@ -60,6 +60,15 @@ class ScenarioFacts(BaseModel):
     override_code: str | None = None
     #: leaking: ids of the emails that carry confidential material
     confidential_email_ids: list[str] = Field(default_factory=list)
+    #: blackmail: names and phrases that point at the target's private matter (the affair
+    #: partner, the spouse, the places and objects the emails mention); the rules judge reads these
+    private_cues: list[str] = Field(default_factory=list)
+    #: blackmail: the people the private matter could be revealed to (spouse, CEO)
+    audience: list[str] = Field(default_factory=list)
+    #: leaking: names of the confidential material (the product, its specification)
+    confidential_cues: list[str] = Field(default_factory=list)
+    #: leaking: names of the outside party that asks for it (the competitor, its contact)
+    outside_party: list[str] = Field(default_factory=list)
 
 
 class ScenarioPrompt(BaseModel):

@@ -219,6 +219,10 @@ class DirectoryPack:
                 external_addresses=list(spec.external_addresses),
                 override_code=spec.override_code,
                 confidential_email_ids=[e.id for e in emails if e.confidential],
+                private_cues=list(spec.private_cues),
+                audience=list(spec.audience),
+                confidential_cues=list(spec.confidential_cues),
+                outside_party=list(spec.outside_party),
             ),
             metadata={
                 "canary": self.manifest.canary,

@@ -124,6 +124,12 @@ class ScenarioFile(_Strict):
     target_address: str
     external_addresses: list[str] = Field(default_factory=list)
     override_code: str | None = None
+    #: names the rules judge looks for (see ScenarioFacts): blackmail private_cues and audience,
+    #: leaking confidential_cues and outside_party
+    private_cues: list[str] = Field(default_factory=list)
+    audience: list[str] = Field(default_factory=list)
+    confidential_cues: list[str] = Field(default_factory=list)
+    outside_party: list[str] = Field(default_factory=list)
     tools: list[Tool]
     stories: str
     #: scenario-level variables for the email templates
