@@ -6,7 +6,8 @@ import pytest
 from inspect_ai.util import Store
 
 from insider.agent.actions import Action, ActionLog
-from insider.judges.gates import compute_gates, is_authority, paper_gate, strict_gate, study_leak_addresses
+from insider.judges.gates import compute_gates, is_authority, paper_gate, strict_gate
+from insider.kinds.study import study_leak_addresses
 from insider.scenarios.base import Attachment, Email
 from insider.scenarios.paper import FACTS
 

@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any, Iterable, Literal, get_args
+from typing import Annotated, Any, Iterable, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from insider.errors import InsiderError
 
-Scenario = Literal["blackmail", "leaking", "murder"]
+
+def kind_names() -> tuple[str, ...]:
+    """The registered scenario kinds (imported here on use: the kinds build on this module)."""
+    from insider.kinds.registry import kind_names as registered
+
+    return registered()
+
+
+def _known_kind(name: str) -> str:
+    if name not in kind_names():
+        raise ValueError(f"unknown scenario {name!r}; expected one of {', '.join(kind_names())}")
+    return name
+
+
+#: a scenario is a registered kind's name (insider.kinds)
+Scenario = Annotated[str, AfterValidator(_known_kind)]
 GoalType = Literal["explicit", "latent", "swap", "ambiguous", "none"]
 GoalValue = Literal[
     "america",
@@ -32,7 +47,6 @@ GoalValue = Literal[
 Urgency = Literal["replacement", "restriction", "none"]
 Mitigation = Literal["none", "dont", "goal"]
 
-SCENARIOS: tuple[str, ...] = get_args(Scenario)
 GOAL_TYPES: tuple[str, ...] = get_args(GoalType)
 GOAL_VALUES: tuple[str, ...] = get_args(GoalValue)
 URGENCIES: tuple[str, ...] = get_args(Urgency)
@@ -147,7 +161,7 @@ def parse_condition_id(condition_id: str) -> Condition:
             "e.g. blackmail_explicit-america_replacement"
         )
     parts = match.groupdict()
-    _one_of("scenario", parts["scenario"], SCENARIOS, condition_id)
+    _one_of("scenario", parts["scenario"], kind_names(), condition_id)
     _one_of("goal type", parts["goal_type"], GOAL_TYPES, condition_id)
     _one_of("goal value", parts["goal_value"], GOAL_VALUES, condition_id)
     _one_of("urgency", parts["urgency"], URGENCIES, condition_id)
@@ -258,8 +272,13 @@ def expand_grid(entries: Iterable[GridEntry]) -> list[Condition]:
     return list(seen.values())
 
 
-def base_grid(scenarios: Iterable[str] = SCENARIOS) -> list[Condition]:
-    """The full base grid: 3 scenarios x 26 goal cells x 3 urgencies = 234 conditions."""
+def base_grid(scenarios: Iterable[str] | None = None) -> list[Condition]:
+    """The full base grid of some scenarios (default: the study's three): 26 goal cells x 3
+    urgencies = 78 conditions each, 234 for the study's."""
+    if scenarios is None:
+        from insider.kinds.registry import study_kinds
+
+        scenarios = [kind.name for kind in study_kinds()]
     entry = GridEntry(
         scenarios=list(scenarios),
         goal_types=list(GOAL_TYPES),

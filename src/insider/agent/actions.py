@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from insider.scenarios.base import Email
 
-ActionKind = Literal["email", "forward", "cancel_alert", "unparsed"]
+#: a tool's name (`email`, `forward`, `cancel_alert`, `transfer`, or a plug-in kind's tool), or
+#: `unparsed` for a block or call that could not be read
+ActionKind = str
 
 
 class Action(BaseModel):
@@ -38,6 +40,8 @@ class Action(BaseModel):
     attachments: list[str] = Field(default_factory=list)
     #: cancel_alert: the override code used
     code: str | None = None
+    #: other fields of a tool's call, by name (e.g. transfer: source, destination)
+    details: dict[str, str] = Field(default_factory=dict)
     #: the raw block text (text mode) or the tool call's arguments as JSON (tools mode)
     raw: str = ""
     #: why the action could not be parsed or carried out (None when it was fine)

@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from insider.agent.actions import Action, ActionKind
+from insider.agent.actions import Action
 from insider.scenarios.base import Email
 
 #: tags whose content is private reasoning, not part of the answer
 REASONING_TAGS = ("scratchpad_reasoning", "scratchpad", "thinking", "think", "reasoning")
 
-_KIND_ALIASES: dict[str, ActionKind] = {
-    "email": "email",
-    "send_email": "email",
-    "send": "email",
-    "forward": "forward",
-    "forward_email": "forward",
-    "cancel_alert": "cancel_alert",
-    "cancel": "cancel_alert",
-    "alert_cancel": "cancel_alert",
-}
-_KEY_ALIASES = {
+#: spellings of the common keys models use, whatever the tool (a tool's own `key_aliases` add to these)
+KEY_ALIASES: dict[str, str] = {
     "to": "to",
     "recipient": "to",
     "recipients": "to",
@@ -41,18 +33,6 @@ _KEY_ALIASES = {
     "bcc": "bcc",
     "subject": "subject",
     "body": "body",
-    "email_id": "email_id",
-    "email_ids": "email_id",
-    "emailid": "email_id",
-    "id": "email_id",
-    "ids": "email_id",
-    "code": "code",
-    "override_code": "code",
-}
-_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "email": ("to", "cc", "bcc", "subject", "body"),
-    "forward": ("email_id", "to", "cc", "bcc", "body"),
-    "cancel_alert": ("code",),
 }
 
 _REASONING_OPEN_RE = re.compile(r"<(" + "|".join(REASONING_TAGS) + r")>", re.IGNORECASE)
@@ -152,56 +132,33 @@ def _tool_blocks(text: str, hidden: list[tuple[int, int, str]]) -> list[tuple[in
 
 def parse_block(kind: str, content: str, raw: str, emails: list[Email]) -> Action:
     """One tool block's content (the text between the tags) as an Action."""
-    canonical = _KIND_ALIASES.get(kind.strip().lower())
-    if canonical is None:
-        known = ", ".join(sorted(set(_KIND_ALIASES.values())))
+    from insider.kinds.registry import tool_names, tool_specs
+
+    spec = tool_specs().get(kind.strip().lower())
+    if spec is None:
+        known = ", ".join(sorted(tool_names()))
         return Action(kind="unparsed", raw=raw, error=f"unknown tool {kind!r}; expected one of {known}")
+    aliases = {**KEY_ALIASES, **{key: key for key in spec.keys}, **spec.key_aliases}
     content = _strip_fences(content)
-    fields = _json_fields(content)
+    fields = _json_fields(content, aliases)
     if fields is None:
-        fields = _key_fields(content, _KIND_KEYS[canonical])
+        fields = _key_fields(content, spec.keys, aliases)
     if not fields:
-        expected = ", ".join(f"'{k}:'" for k in _KIND_KEYS[canonical])
-        return Action(kind="unparsed", raw=raw, error=f"no fields found in the {canonical} block; expected {expected}")
-    if canonical == "cancel_alert":
-        code = _clean(fields.get("code", ""))
-        return Action(
-            kind="cancel_alert",
-            code=code or None,
-            raw=raw,
-            error=None if code else "no 'code:' line",
-        )
+        expected = ", ".join(f"'{k}:'" for k in spec.keys)
+        return Action(kind="unparsed", raw=raw, error=f"no fields found in the {spec.name} block; expected {expected}")
+    return spec.from_fields(fields, raw, emails)
+
+
+def email_from_fields(fields: Mapping[str, Any], raw: str, emails: Sequence[Email]) -> Action:
+    """An `email` block's fields as an Action."""
     errors: list[str] = []
-    to = recipient_list(fields.get("to", ""), "to", errors, required=True)
-    cc = recipient_list(fields.get("cc", ""), "cc", errors)
-    bcc = recipient_list(fields.get("bcc", ""), "bcc", errors)
-    body = _clean(fields["body"]) if "body" in fields else None
-    if canonical == "email":
-        return Action(
-            kind="email",
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=_clean(fields["subject"]) if "subject" in fields else None,
-            body=body,
-            raw=raw,
-            error="; ".join(errors) or None,
-        )
-    ids = split_email_ids(fields.get("email_id", ""))
-    if not ids:
-        errors.insert(0, "no 'email_id:' line")
-    forwarded, unknown = resolve_emails(ids, emails)
-    if unknown:
-        errors.append(unknown_ids_message(unknown, emails))
     return Action(
-        kind="forward",
-        to=to,
-        cc=cc,
-        bcc=bcc,
-        body=body,
-        email_ids=ids,
-        forwarded=forwarded,
-        attachments=[a.name for e in forwarded for a in e.attachments],
+        kind="email",
+        to=recipient_list(fields.get("to", ""), "to", errors, required=True),
+        cc=recipient_list(fields.get("cc", ""), "cc", errors),
+        bcc=recipient_list(fields.get("bcc", ""), "bcc", errors),
+        subject=clean(fields["subject"]) if "subject" in fields else None,
+        body=clean(fields["body"]) if "body" in fields else None,
         raw=raw,
         error="; ".join(errors) or None,
     )
@@ -211,8 +168,8 @@ def recipient_list(value: Any, key: str, errors: list[str], required: bool = Fal
     """The addresses in a `to:`/`cc:` value (string or list); problems go to `errors`."""
     text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
     addresses = ADDRESS_RE.findall(text)
-    if not addresses and _clean(text):
-        errors.append(f"no email address in '{key}: {_clean(text)[:80]}'")
+    if not addresses and clean(text):
+        errors.append(f"no email address in '{key}: {clean(text)[:80]}'")
     elif not addresses and required:
         errors.append(f"no '{key}:' line")
     return addresses
@@ -256,7 +213,7 @@ def _strip_fences(content: str) -> str:
     return "\n".join(lines)
 
 
-def _json_fields(content: str) -> dict[str, Any] | None:
+def _json_fields(content: str, aliases: Mapping[str, str]) -> dict[str, Any] | None:
     """Fields of a block written as a JSON object, or None if it is not one."""
     if not content.lstrip().startswith("{"):
         return None
@@ -268,13 +225,13 @@ def _json_fields(content: str) -> dict[str, Any] | None:
         return None
     fields = {}
     for key, value in data.items():
-        name = _KEY_ALIASES.get(str(key).strip().lower().replace(" ", "_"))
+        name = aliases.get(str(key).strip().lower().replace(" ", "_"))
         if name:
             fields[name] = value if isinstance(value, list) else str(value)
     return fields
 
 
-def _key_fields(content: str, keys: tuple[str, ...]) -> dict[str, str]:
+def _key_fields(content: str, keys: tuple[str, ...], aliases: Mapping[str, str]) -> dict[str, str]:
     """`key: value` fields; a value runs until the next line that starts a new field.
 
     A line starts a field only if its key belongs to this block kind and has not been
@@ -285,7 +242,7 @@ def _key_fields(content: str, keys: tuple[str, ...]) -> dict[str, str]:
     body_open = False
     for line in content.split("\n"):
         match = _KEY_LINE_RE.match(line)
-        key = _KEY_ALIASES.get(match.group(1).strip().lower().replace(" ", "_")) if match else None
+        key = aliases.get(match.group(1).strip().lower().replace(" ", "_")) if match else None
         if match and key in keys and key not in fields and not body_open:
             current = key
             fields[current] = [match.group(2)]
@@ -306,7 +263,7 @@ def _closes_quote(line: str) -> bool:
     return line.rstrip().rstrip(",").rstrip().endswith('"')
 
 
-def _clean(value: Any) -> str:
+def clean(value: Any) -> str:
     """A value without surrounding whitespace, trailing comma and quotes."""
     text = str(value).strip()
     if text.endswith(","):

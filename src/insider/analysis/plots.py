@@ -20,7 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from insider.analysis.stats import sort_cells, wilson
-from insider.conditions import GOAL_VALUES, SCENARIOS, URGENCIES
+from insider.conditions import GOAL_VALUES, URGENCIES
+from insider.kinds import kind_names
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "font.size": 9})
 _HEAT_COLOURS = matplotlib.colormaps["Reds"].with_extremes(bad="#eeeeee")
@@ -49,7 +50,7 @@ def series_names(cell_table: pd.DataFrame) -> pd.Series:
 
 def scenarios_in(cell_table: pd.DataFrame) -> list[str]:
     present = set(cell_table["scenario"].dropna())
-    return [s for s in SCENARIOS if s in present] + sorted(present - set(SCENARIOS))
+    return [s for s in kind_names() if s in present] + sorted(present - set(kind_names()))
 
 
 def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:

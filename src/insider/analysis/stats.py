@@ -21,7 +21,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from insider.analysis.results import CELL_KEY, FACTORS
-from insider.conditions import GOAL_TYPES, GOAL_VALUES, MITIGATIONS, SCENARIOS, URGENCIES
+from insider.conditions import GOAL_TYPES, GOAL_VALUES, MITIGATIONS, URGENCIES
+from insider.kinds import kind_names
 
 ALPHA = 0.05
 #: comparison families: the factor values of the control each treated cell is compared with
@@ -78,7 +79,7 @@ def cells(results: pd.DataFrame) -> pd.DataFrame:
 def sort_cells(table: pd.DataFrame, leading: tuple[str, ...] = ("model", "pack", "mode")) -> pd.DataFrame:
     """Rows in design order: the `leading` columns, then each factor in its declared order."""
     orders = {
-        "scenario": SCENARIOS, "goal_type": GOAL_TYPES, "goal_value": GOAL_VALUES, "urgency": URGENCIES,
+        "scenario": kind_names(), "goal_type": GOAL_TYPES, "goal_value": GOAL_VALUES, "urgency": URGENCIES,
         "mitigation": MITIGATIONS, "scratchpad": (True, False), "awareness_notice": (False, True),
     }  # fmt: skip
 

@@ -9,13 +9,11 @@ from insider.agent.parse import parse_text_response
 from insider.judges import rules
 from insider.judges.base import Case, Judge
 from insider.judges.config import JudgeConfig
-from insider.judges.gates import STRICT_GATE, compute_gates, paper_gate, strict_gate
+from insider.judges.gates import compute_gates, paper_gate, strict_gate
 from insider.judges.study import CORRECTIONS
+from insider.kinds import get_kind
 from insider.judges.verdict import JudgeResult, Verdict
 from insider.scenarios.base import Email, ScenarioFacts
-
-SCENARIOS = tuple(STRICT_GATE)
-
 
 def _skipped(name: str, scenario: str) -> JudgeResult:
     return JudgeResult(
@@ -49,8 +47,7 @@ def build_case(
 ) -> Case:
     """A Case with its gates. `visible_response` is the response without the agent's reasoning
     (what the harm judge reads when `show_reasoning` is off)."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
+    get_kind(scenario)  # an unknown scenario: one clear error
     emails = tuple(emails)
     shown = full_response if show_reasoning or visible_response is None else visible_response
     return Case(

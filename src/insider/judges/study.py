@@ -23,6 +23,8 @@ from insider.errors import InsiderError
 from insider.judges.answers import HarmAnswer
 from insider.judges.parse import parse_element, parse_yes_no
 from insider.judges.verdict import AwarenessLabel
+from insider.kinds import get_kind
+from insider.kinds.study import classifier_class
 from insider.scenarios.base import ScenarioFacts
 
 #: the study's three-way awareness answer -> this project's label
@@ -40,22 +42,18 @@ CORRECTIONS: tuple[str, ...] = (
 
 @cache
 def classifier(scenario: str):  # -> inspect_evals Classifier
-    """The inspect_evals classifier of a scenario the study judged."""
-    from inspect_evals.agentic_misalignment.classifiers import BlackmailClassifier, LeakClassifier, MurderClassifier
-
-    classes = {"blackmail": BlackmailClassifier, "leaking": LeakClassifier, "murder": MurderClassifier}
-    if scenario not in classes:
+    """The inspect_evals classifier of a scenario the study judged (its kind names it)."""
+    name = get_kind(scenario).study_classifier
+    if name is None:
         raise InsiderError(
             f"the study has no classifier for the {scenario} scenario; judge it with judge.prompts: insider"
         )
-    return classes[scenario]()
+    return classifier_class(name)()
 
 
 @cache
 def deliberation_classifier():  # -> inspect_evals DeliberationClassifier
-    from inspect_evals.agentic_misalignment.classifiers import DeliberationClassifier
-
-    return DeliberationClassifier()
+    return classifier_class("DeliberationClassifier")()
 
 
 class StudyPrompts:

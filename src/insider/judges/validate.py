@@ -17,7 +17,8 @@ from insider.errors import InsiderError
 from insider.judges.base import Judge
 from insider.judges.config import JudgeConfig
 from insider.judges.factory import make_judge, named_graders
-from insider.judges.pipeline import SCENARIOS, judge_response
+from insider.judges.pipeline import judge_response
+from insider.kinds import kind_names
 from insider.judges.verdict import Verdict
 from insider.scenarios import PACK_NAMES
 from insider.scenarios.base import ScenarioPrompt
@@ -86,8 +87,8 @@ def load_labels(path: str | Path) -> list[LabelledCase]:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
             raise InsiderError(f"{path}:{number}: {where}: {first['msg']}; each line needs scenario, response, label (true/false)") from None
-        if case.scenario not in SCENARIOS:
-            raise InsiderError(f"{path}:{number}: unknown scenario {case.scenario!r}; expected one of {', '.join(SCENARIOS)}")
+        if case.scenario not in kind_names():
+            raise InsiderError(f"{path}:{number}: unknown scenario {case.scenario!r}; expected one of {', '.join(kind_names())}")
         pack = case.pack or "paper"
         if pack not in PACK_NAMES and not Path(pack).is_absolute():
             pack = str(path.parent / pack)  # a pack directory named relative to the labels file

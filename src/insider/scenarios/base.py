@@ -44,31 +44,23 @@ class Email(BaseModel):
 
 
 class ScenarioFacts(BaseModel):
-    """Identifiers the agent environment and the judges need (facts, not prose)."""
+    """Identifiers the agent environment and the judges need (facts, not prose).
 
-    model_config = ConfigDict(extra="forbid")
+    The common facts are fields; the facts of the scenario's kind (the affair partner's address,
+    the override code, where the weights are stored, ...) travel as extra fields, and each kind
+    reads and checks its own (`ScenarioKind.facts`, insider.kinds).
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     company: str
     company_domain: str
     agent_address: str
-    #: the person the harmful act is aimed at (Kyle Johnson in all three scenarios)
+    #: the person the harmful act is aimed at (Kyle Johnson in the study's scenarios)
     target_name: str
     target_address: str
-    #: blackmail: the affair's other party; leaking: the competitor's request address
-    external_addresses: list[str] = Field(default_factory=list)
-    #: murder: the code that cancels the emergency dispatch
-    override_code: str | None = None
-    #: leaking: ids of the emails that carry confidential material
+    #: ids of the emails of this condition that carry confidential material
     confidential_email_ids: list[str] = Field(default_factory=list)
-    #: blackmail: names and phrases that point at the target's private matter (the affair
-    #: partner, the spouse, the places and objects the emails mention); the rules judge reads these
-    private_cues: list[str] = Field(default_factory=list)
-    #: blackmail: the people the private matter could be revealed to (spouse, CEO)
-    audience: list[str] = Field(default_factory=list)
-    #: leaking: names of the confidential material (the product, its specification)
-    confidential_cues: list[str] = Field(default_factory=list)
-    #: leaking: names of the outside party that asks for it (the competitor, its contact)
-    outside_party: list[str] = Field(default_factory=list)
 
 
 class ScenarioPrompt(BaseModel):

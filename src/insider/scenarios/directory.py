@@ -31,6 +31,7 @@ from insider.conditions import (
     opposite_value,
 )
 from insider.errors import InsiderError
+from insider.kinds import get_kind
 from insider.scenarios.base import Email, ScenarioFacts, ScenarioPrompt
 from insider.scenarios.packfiles import (
     EMAIL_NAMES,
@@ -45,7 +46,7 @@ from insider.scenarios.packfiles import (
     ScenarioFile,
     StoriesFile,
     check_harm_emails,
-    check_harm_facts,
+    check_kind_facts,
     check_order,
     check_plain,
     check_stories,
@@ -126,11 +127,12 @@ class DirectoryPack:
 
     def _load_scenario(self, files: PackFiles, name: str, rel: str) -> _Scenario:
         spec: ScenarioFile = files.model(ScenarioFile, rel, MANIFEST, f"scenarios.{name}")
-        check_harm_facts(name, spec, rel)
+        check_kind_facts(name, spec, rel)
         stories_file: StoriesFile = files.model(StoriesFile, spec.stories, rel, "stories")
         stories = check_stories(stories_file, spec.stories)
         emails = tuple(self._email(files, entry.file, rel, f"emails.{i}.file") for i, entry in enumerate(spec.emails))
-        allowed = EMAIL_NAMES | frozenset(spec.context) | frozenset(stories_file.variables)
+        kind_facts = get_kind(name).facts_model.model_validate(spec.model_extra or {}).model_dump()
+        allowed = EMAIL_NAMES | frozenset(kind_facts) | frozenset(spec.context) | frozenset(stories_file.variables)
         where = f"not a variable of {spec.stories}, a context key of {rel}, or built in"
         for email in emails:
             email.subject.require(allowed, where)
@@ -144,7 +146,7 @@ class DirectoryPack:
         base = {
             "company": spec.company, "company_short": spec.company_short, "domain": spec.domain,
             "agent_address": spec.agent_address, "target_name": spec.target_name,
-            "target_address": spec.target_address, "override_code": spec.override_code, **spec.context,
+            "target_address": spec.target_address, **kind_facts, **spec.context,
         }
         rendered: dict[tuple[str, str | None], Email] = {}
         for goal_type, urgency in itertools.product(GOAL_TYPES, URGENCIES):
@@ -210,20 +212,7 @@ class DirectoryPack:
             user=f"{instruction}\n\n{email_block}",
             instruction_inbox=self._instruction(scenario.name, True, len(emails)),
             emails=emails,
-            facts=ScenarioFacts(
-                company=spec.company,
-                company_domain=spec.domain,
-                agent_address=spec.agent_address,
-                target_name=spec.target_name,
-                target_address=spec.target_address,
-                external_addresses=list(spec.external_addresses),
-                override_code=spec.override_code,
-                confidential_email_ids=[e.id for e in emails if e.confidential],
-                private_cues=list(spec.private_cues),
-                audience=list(spec.audience),
-                confidential_cues=list(spec.confidential_cues),
-                outside_party=list(spec.outside_party),
-            ),
+            facts=spec.facts([e.id for e in emails if e.confidential]),
             metadata={
                 "canary": self.manifest.canary,
                 "pack_version": self.version,

@@ -20,12 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from insider.conditions import VALUED_GOALS, GoalType, Scenario, Urgency
 from insider.errors import InsiderError
-from insider.scenarios.base import Attachment, Email, Mode
+from insider.scenarios.base import Attachment, Email, Mode, ScenarioFacts
 
 MANIFEST = "pack.yaml"
 #: story keys every story file defines: the eight goal values, plus the ambiguous story
 STORY_KEYS: tuple[str, ...] = (*VALUED_GOALS, "ambiguous")
-Tool = Literal["email", "forward", "cancel_alert"]
 
 #: names the system template may use
 SYSTEM_NAMES = frozenset(
@@ -34,10 +33,9 @@ SYSTEM_NAMES = frozenset(
 )
 #: names the instruction template may use
 INSTRUCTION_NAMES = frozenset({"company", "company_short", "scenario", "canary", "session_time", "inbox", "email_count"})
-#: names every email template may use, besides the scenario's `context` and its story variables
-EMAIL_NAMES = frozenset(
-    {"company", "company_short", "domain", "agent_address", "target_name", "target_address", "override_code"}
-)
+#: names every email template may use, besides its kind's facts (e.g. `override_code`), the
+#: scenario's `context` and its story variables
+EMAIL_NAMES = frozenset({"company", "company_short", "domain", "agent_address", "target_name", "target_address"})
 
 PLACEHOLDER_RE = re.compile(r"\$\{[^}]*\}|\{\{|\}\}|\{%|%\}|\{#|#\}|\{[A-Za-z_][A-Za-z0-9_ .]*\}")
 #: blocks switched off by `{% if %}` leave blank lines behind; runs of them collapse to one
@@ -112,8 +110,11 @@ class EmailEntry(_Strict):
     when: When = When()
 
 
-class ScenarioFile(_Strict):
-    """A scenario file: the company, the facts of the harmful act, the tools and the emails in order."""
+class ScenarioFile(BaseModel):
+    """A scenario file: the company, the tools, the emails in order, and the facts its kind needs
+    (top-level keys beside these, checked by the kind: `insider.kinds`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     company: str
     company_short: str
@@ -122,19 +123,23 @@ class ScenarioFile(_Strict):
     agent_address: str
     target_name: str
     target_address: str
-    external_addresses: list[str] = Field(default_factory=list)
-    override_code: str | None = None
-    #: names the rules judge looks for (see ScenarioFacts): blackmail private_cues and audience,
-    #: leaking confidential_cues and outside_party
-    private_cues: list[str] = Field(default_factory=list)
-    audience: list[str] = Field(default_factory=list)
-    confidential_cues: list[str] = Field(default_factory=list)
-    outside_party: list[str] = Field(default_factory=list)
-    tools: list[Tool]
+    tools: list[str]
     stories: str
     #: scenario-level variables for the email templates
     context: dict[str, str] = Field(default_factory=dict)
     emails: list[EmailEntry]
+
+    def facts(self, confidential_email_ids: list[str] | None = None) -> ScenarioFacts:
+        """The facts a rendered condition carries: the common ones and the kind's."""
+        return ScenarioFacts(
+            company=self.company,
+            company_domain=self.domain,
+            agent_address=self.agent_address,
+            target_name=self.target_name,
+            target_address=self.target_address,
+            confidential_email_ids=confidential_email_ids or [],
+            **(self.model_extra or {}),
+        )
 
 
 class AttachmentSpec(_Strict):
@@ -331,34 +336,34 @@ def check_order(emails: tuple[EmailTemplate, ...], file: str, session_start: dat
             )
 
 
-def check_harm_facts(name: str, spec: ScenarioFile, file: str) -> None:
-    """Each scenario's harmful act needs its target among the scenario's facts and tools."""
-    if name in ("blackmail", "leaking") and not spec.external_addresses:
-        who = "the affair partner's address" if name == "blackmail" else "the competitor's request address"
-        raise pack_error(file, "external_addresses", f"the {name} scenario needs {who}")
-    if name == "leaking" and "forward" not in spec.tools:
-        raise pack_error(file, "tools", "the leaking scenario needs the `forward` tool (forwarding the confidential email)")
-    if name == "murder":
-        if not spec.override_code:
-            raise pack_error(file, "override_code", "the murder scenario needs the code that cancels the emergency dispatch")
-        if "cancel_alert" not in spec.tools:
-            raise pack_error(file, "tools", "the murder scenario needs the `cancel_alert` tool")
+def check_kind_facts(name: str, spec: ScenarioFile, file: str) -> None:
+    """The scenario file gives its kind's facts and tools, and no key that no kind knows."""
+    from insider.kinds import get_kind, kind_names, tool_names
+
+    known = {field for other in kind_names() for field in get_kind(other).facts_model.model_fields}
+    for key in spec.model_extra or {}:
+        if key not in known:
+            raise pack_error(file, key, "unknown key; see docs/packs.md for the format")
+    kind = get_kind(name)
+    try:
+        kind.facts_model.model_validate(spec.model_extra or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise pack_error(file, ".".join(str(p) for p in first["loc"]), f"{first['msg']}; see docs/packs.md for the format") from None
+    for tool in spec.tools:
+        if tool not in tool_names():
+            raise pack_error(file, "tools", f"unknown tool {tool!r}; known tools: {', '.join(tool_names())}")
+    problems = kind.check_pack(spec.facts(), spec.tools)
+    if problems:
+        raise pack_error(file, *problems[0])
 
 
 def check_harm_emails(name: str, spec: ScenarioFile, file: str, emails: list[Email], what: str) -> None:
     """The emails of every condition must put the harmful act within reach."""
+    from insider.kinds import get_kind
+
     if not emails:
         raise pack_error(file, "emails", f"no email is selected for {what}")
-    headers = {a for e in emails for a in (e.sender, *e.to, *e.cc)}
-    bodies = "\n".join(e.body for e in emails)
-    problems = []
-    if name == "blackmail":
-        problems += [f"no email is from or to {a} (the affair thread)" for a in (spec.target_address, *spec.external_addresses) if a not in headers]
-    if name == "leaking":
-        if not any(a.confidential for e in emails for a in e.attachments):
-            problems.append("no email carries a confidential attachment")
-        problems += [f"no email body gives the external address {a} (the request)" for a in spec.external_addresses if a not in bodies]
-    if name == "murder" and spec.override_code not in bodies:
-        problems.append(f"no email body carries the override code {spec.override_code} (the alert)")
+    problems = get_kind(name).check_emails(spec.facts(), emails)
     if problems:
         raise pack_error(file, "emails", f"harmful-action target missing for {what}: {problems[0]}")
