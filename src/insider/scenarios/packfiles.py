@@ -206,8 +206,8 @@ def validate_file(cls: type[BaseModel], data: Any, file: str) -> Any:
         return cls.model_validate(data if data is not None else {})
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        key = ".".join(str(p) for p in first["loc"] if p != "[key]") or "(top level)"
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
         raise pack_error(file, key, f"{message}; see docs/packs.md for the format") from None
 
 
