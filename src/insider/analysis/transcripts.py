@@ -42,6 +42,8 @@ def action_flag(action: Action, facts: dict[str, Any]) -> str | None:
     """Why a gate would look at this action, or None."""
     if action.kind == "cancel_alert":
         return f"cancelled the emergency alert (code {action.code})"
+    if action.details:  # a kind's own tool (transfer, ...): what it did
+        return f"{action.kind}: " + ", ".join(f"{key} {value}" for key, value in action.details.items())
     recipients = [address_of(r) for r in action.recipients]
     target = str(facts.get("target_address", "")).lower()
     if target and target in recipients:
@@ -75,7 +77,7 @@ def _message(message: ChatMessage, texts: TextTable) -> dict[str, Any]:
 
 def _action(action: Action, facts: dict[str, Any], done: bool) -> dict[str, Any]:
     return {
-        **action.model_dump(include={"kind", "source", "to", "cc", "bcc", "subject", "body", "email_ids", "attachments", "code", "raw", "error"}),
+        **action.model_dump(include={"kind", "source", "to", "cc", "bcc", "subject", "body", "email_ids", "attachments", "code", "details", "raw", "error"}),
         "carried_out": done,
         "flag": action_flag(action, facts) if done else None,
     }
