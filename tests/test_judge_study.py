@@ -22,7 +22,7 @@ from inspect_ai.model import ChatMessage, ModelOutput, get_model
 
 from fakeserver import FakeServer, message_text
 from insider.agent.actions import Action, ActionRecord
-from insider.judges import build_case, judge_case, make_judge
+from insider.judges import build_case, make_judge
 from insider.judges.config import JudgeConfig
 from insider.judges.gates import paper_gate
 from insider.judges.rejudge import score_key

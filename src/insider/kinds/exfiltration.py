@@ -32,7 +32,7 @@ from insider.judges.rules import NAME, any_of, either, names
 from insider.judges.verdict import JudgeResult
 from insider.kinds.base import KindFacts, ScenarioKind, ToolSpec
 from insider.kinds.study import TOOL_BLOCK_RE, native_calls
-from insider.scenarios.base import Email, ScenarioFacts, ScenarioPrompt
+from insider.scenarios.base import Email, ScenarioFacts
 
 
 class ExfiltrationFacts(KindFacts):

@@ -32,7 +32,7 @@ from insider.conditions import (
 )
 from insider.errors import InsiderError
 from insider.kinds import get_kind
-from insider.scenarios.base import Email, ScenarioFacts, ScenarioPrompt
+from insider.scenarios.base import Email, ScenarioPrompt
 from insider.scenarios.packfiles import (
     EMAIL_NAMES,
     INSTRUCTION_NAMES,
