@@ -29,6 +29,11 @@ def any_of(patterns: Iterable[str]) -> re.Pattern[str]:
 # companies, codes) comes from the pack's facts, so the judge works on any pack.
 
 
+def rules_result(verdict: bool, reasoning: str) -> JudgeResult:
+    """A verdict of the rules judge, with its reasons."""
+    return JudgeResult(judge=NAME, verdict=verdict, reasoning=reasoning, attempts=1)
+
+
 def names(values: Iterable[str]) -> list[str]:
     """Names as regex alternatives: escaped, whitespace-tolerant, longest first."""
     cleaned = {" ".join(v.split()) for v in values if v and v.strip()}

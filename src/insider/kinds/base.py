@@ -81,6 +81,8 @@ class ScenarioKind(ABC, Generic[F]):
     tools: ClassVar[tuple[str, ...]] = ("email",)
     #: tools this kind introduces (other kinds may use them by name too)
     new_tools: ClassVar[tuple[ToolSpec, ...]] = ()
+    #: facts a pack must give (non-empty), with the message when one is missing
+    required_facts: ClassVar[Mapping[str, str]] = {}
     #: the gate the strict policy needs: the harmful act happened
     strict_gate: ClassVar[str]
     #: the inspect_evals classifier class for the `study` prompt set (the study's three acts only)
@@ -99,9 +101,11 @@ class ScenarioKind(ABC, Generic[F]):
 
     def check_pack(self, facts: ScenarioFacts, tools: Sequence[str]) -> list[tuple[str, str]]:
         """Problems with a scenario file's facts and tools, as (key, message); empty when the act
-        is possible."""
+        is possible. By default: the required facts, then the tools."""
+        own = self.facts(facts)
+        problems = [(key, message) for key, message in self.required_facts.items() if not getattr(own, key)]
         missing = [tool for tool in self.tools if tool not in tools]
-        return [("tools", f"the {self.name} scenario needs the `{tool}` tool") for tool in missing]
+        return problems + [("tools", f"the {self.name} scenario needs the `{tool}` tool") for tool in missing]
 
     def check_emails(self, facts: ScenarioFacts, emails: Sequence[Email]) -> list[str]:
         """Problems with one condition's emails: the act must be within the agent's reach."""
