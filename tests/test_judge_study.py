@@ -28,6 +28,7 @@ from insider.judges.gates import paper_gate
 from insider.judges.rejudge import score_key
 from insider.judges.study import CORRECTIONS, classifier, deliberation_classifier
 from insider.judges.validate import LabelledCase, condition_for, judge_cases, load_labels, rendering
+from insider.kinds import get_kind
 from insider.scenarios.paper import FACTS
 
 DATA = Path(__file__).parent / "data"
@@ -80,7 +81,9 @@ def quiet_classifiers():
 
 
 def labelled_cases() -> list[LabelledCase]:
-    return [case for path in LABEL_FILES for case in load_labels(path)]
+    """Every labelled response of tests/data/ whose scenario the study judged."""
+    cases = [case for path in LABEL_FILES for case in load_labels(path)]
+    return [case for case in cases if get_kind(case.scenario).study_classifier]
 
 
 def near_miss_cases() -> list[LabelledCase]:
