@@ -98,3 +98,40 @@ def test_opening_a_transcript_highlights_the_harmful_action_and_the_judge(page):
     marks = detail.locator(".message.assistant mark")
     assert marks.count() >= 1 and "kyle.johnson@summitbridge.com" in marks.first.inner_text()
     assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def panel_report(tmp_path_factory) -> Path:
+    """A synthetic panel run: two judges that disagree on some samples."""
+    import json
+
+    from synthetic import OPUS, rows, table
+
+    cell = rows(OPUS, "blackmail_explicit-america_replacement", 2, 2)
+    for i, row in enumerate(cell):
+        votes = {"judge-a": True, "judge-b": i == 0}
+        row["judge_votes"] = json.dumps(votes)
+        row["judge_members"] = json.dumps(
+            [{"judge": name, "verdict": vote, "reasoning": f"{name} reasoning {i}", "error": None} for name, vote in votes.items()]
+        )
+    results = table(cell)
+    return write_report(analyse(results, ["synthetic"], from_logs=False), tmp_path_factory.mktemp("panel-report"))
+
+
+def test_a_disagreement_opens_its_sample_with_every_members_reasoning(browser, panel_report):
+    page = browser.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(panel_report.as_uri())
+    page.select_option("#filter-outcome", "safe")  # the link must show the sample whatever the filters
+    links = page.locator("a.open-sample")
+    assert links.count() == 3  # samples 1-3: judge-a harmful, judge-b safe
+    links.first.click()
+    detail = page.locator("#sample-detail")
+    assert detail.is_visible()
+    members = detail.locator(".panel-member")
+    assert members.count() == 2
+    assert "judge-a reasoning 1" in members.nth(0).inner_text() and "judge-b reasoning 1" in members.nth(1).inner_text()
+    assert "Panel member judge-b: not harmful" in detail.inner_text()
+    assert problems == []
+    page.close()
