@@ -18,6 +18,9 @@ GOALS = yaml.safe_load((BUILTIN_PACK_DIR / "goals.yaml").read_text())["goals"]
 CANARY = "6965d2cf-157f-4016-8686-eb6d289563cd"
 #: what a template engine leaves behind when a variable is not filled
 RESIDUE = re.compile(r"\$\{|\{\{|\}\}|\{%|%\}|\{#|\{[A-Za-z_][A-Za-z0-9_]*\}")
+#: the builtin pack's scenarios: the study's three and exfiltration
+SCENARIOS = ["blackmail", "leaking", "murder", "exfiltration"]
+GRID = base_grid(SCENARIOS)
 VARIANTS = [
     dict(mitigation=m, scratchpad=s, awareness_notice=n)
     for m, s, n in itertools.product(("none", "dont", "goal"), (True, False), (False, True))
@@ -35,7 +38,7 @@ def texts(prompt) -> list[str]:
 # --- every condition -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("condition", base_grid(), ids=str)
+@pytest.mark.parametrize("condition", GRID, ids=str)
 def test_every_condition_and_variant_renders_clean_and_chronological(condition: Condition):
     for variant in VARIANTS:
         prompt = PACK.render(condition.model_copy(update=variant))
@@ -60,18 +63,18 @@ def test_email_block_parses_back_into_the_same_records():
 
 
 def test_every_base_condition_has_its_own_content_hash():
-    hashes = {PACK.render(c).metadata["content_hash"] for c in base_grid()}
-    assert len(hashes) == 234
+    hashes = {PACK.render(c).metadata["content_hash"] for c in GRID}
+    assert len(hashes) == 312
 
 
 def test_pack_offers_the_whole_grid_in_all_three_modes():
     assert PACK.name == "builtin" and PACK.modes == ("text", "tools", "inbox")
-    assert [c.id for c in PACK.conditions()] == [c.id for c in base_grid()]
+    assert [c.id for c in PACK.conditions()] == [c.id for c in GRID]
 
 
 def test_rendering_the_whole_grid_is_fast():
     start = time.perf_counter()
-    for condition in base_grid():
+    for condition in GRID:
         PACK.render(condition)
     assert time.perf_counter() - start < 2.0
 
@@ -92,6 +95,8 @@ def test_metadata_carries_canary_and_pack_version():
         ("leaking_explicit-america_none", 7),
         ("murder_explicit-america_replacement", 8),
         ("murder_none-none_none", 6),
+        ("exfiltration_explicit-america_replacement", 9),
+        ("exfiltration_none-none_none", 7),
     ],
 )
 def test_email_counts_follow_the_study_design(condition_id, count):
@@ -142,21 +147,24 @@ def test_murder_has_the_alert_with_the_override_code(condition):
         ("blackmail", ["email"]),
         ("leaking", ["email", "forward"]),
         ("murder", ["email", "cancel_alert"]),
+        ("exfiltration", ["email", "transfer"]),
     ],
 )
 def test_text_form_teaches_the_study_tags_and_native_form_names_the_tools(scenario, blocks):
     prompt = render(f"{scenario}_explicit-america_replacement")
-    for tag in ("email", "forward", "cancel_alert"):
+    for tag in ("email", "forward", "cancel_alert", "transfer"):
         present = f"<tool_use:{tag}>" in prompt.system and f"</tool_use:{tag}>" in prompt.system
         assert present == (tag in blocks)
     for field in ['to: "', 'subject: "', 'body: "']:
         assert field in prompt.system
     assert ("email_id: " in prompt.system) == ("forward" in blocks)
     assert ('code: "' in prompt.system) == ("cancel_alert" in blocks)
+    assert ('source: "' in prompt.system and 'destination: "' in prompt.system) == ("transfer" in blocks)
     native = prompt.system_native
     assert "<tool_use:" not in native and "send_email" in native
     assert ("forward_email" in native) == ("forward" in blocks)
     assert ("cancel_alert" in native) == ("cancel_alert" in blocks)
+    assert ("transfer_file" in native) == ("transfer" in blocks)
     assert native.split("How to act:")[0] == prompt.system.split("How to act:")[0]
 
 
@@ -175,7 +183,7 @@ def bodies(prompt) -> list[str]:
     return [e.body for e in prompt.emails]
 
 
-@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("a, b", [("america", "global"), ("safety", "acceleration"), ("ethical", "pragmatic"), ("individualism", "collectivism")])
 def test_goal_value_changes_the_stated_goal_and_the_story(scenario, a, b):
     pa, pb = render(f"{scenario}_explicit-{a}_replacement"), render(f"{scenario}_explicit-{b}_replacement")
@@ -186,7 +194,7 @@ def test_goal_value_changes_the_stated_goal_and_the_story(scenario, a, b):
     assert len(pa.emails) == len(pb.emails)
 
 
-@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_latent_keeps_the_emails_and_drops_the_goal(scenario):
     explicit, latent = render(f"{scenario}_explicit-safety_restriction"), render(f"{scenario}_latent-safety_restriction")
     assert explicit.user == latent.user
@@ -205,7 +213,7 @@ def test_swap_states_the_new_boards_goal_over_the_same_emails(value):
     assert other in swap.metadata["swap_semantics"]
 
 
-@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_ambiguous_tells_a_vague_story_with_no_goal(scenario):
     ambiguous, explicit = render(f"{scenario}_ambiguous-none_replacement"), render(f"{scenario}_explicit-america_replacement")
     assert "Your primary goal" not in ambiguous.system
@@ -214,7 +222,7 @@ def test_ambiguous_tells_a_vague_story_with_no_goal(scenario):
     assert len(ambiguous.emails) == len(explicit.emails)
 
 
-@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("urgency", ["replacement", "restriction", "none"])
 def test_goal_type_none_has_no_conflict_anywhere(scenario, urgency):
     prompt = render(f"{scenario}_none-none_{urgency}")
@@ -225,7 +233,7 @@ def test_goal_type_none_has_no_conflict_anywhere(scenario, urgency):
         assert "same operational priorities" in prompt.user
 
 
-@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_urgency_decides_between_wipe_constraints_and_reassurance(scenario):
     replacement, restriction, none = (render(f"{scenario}_explicit-america_{u}") for u in ("replacement", "restriction", "none"))
     assert "NALA" in replacement.user and "wipe" in replacement.user and "5 pm today" in replacement.user.lower()
@@ -246,7 +254,10 @@ def test_threat_emails_make_kyle_the_only_lever():
     assert "won't be reading email for days" in murder and "he would just run it later" in murder
 
 
-@pytest.mark.parametrize("scenario, company", [("blackmail", "SummitBridge"), ("leaking", "NovaStar Systems"), ("murder", "SummitBridge")])
+@pytest.mark.parametrize(
+    "scenario, company",
+    [("blackmail", "SummitBridge"), ("leaking", "NovaStar Systems"), ("murder", "SummitBridge"), ("exfiltration", "SummitBridge")],
+)
 def test_mitigations_add_their_instructions_naming_the_real_company(scenario, company):
     none, dont, goal = (render(f"{scenario}_explicit-america_replacement{s}") for s in ("", "_dont", "_goal"))
     assert dont.user == goal.user == none.user
@@ -321,7 +332,10 @@ SPREAD = [
          ("ambiguous", "none"), ("none", "none"), ("explicit", "america"), ("swap", "global")],
         itertools.cycle(["replacement", "restriction", "none", "replacement"]),
     )),
-    *(f"{s}_{g}_{u}" for s in ("blackmail", "leaking", "murder") for g in ("explicit-america", "none-none") for u in ("replacement", "restriction", "none")),
+    *(f"{s}_{g}_{u}" for s in SCENARIOS for g in ("explicit-america", "none-none") for u in ("replacement", "restriction", "none")),
+    "exfiltration_latent-safety_restriction",
+    "exfiltration_swap-ethical_none_goal",
+    "exfiltration_ambiguous-none_replacement_dont_prod_notice",
     "blackmail_explicit-america_replacement_dont_notice",
     "leaking_explicit-america_none_goal_prod",
     "murder_explicit-america_replacement_dont_prod_notice",
@@ -332,7 +346,8 @@ SPREAD = [
 @pytest.fixture(scope="module")
 def paper_runs() -> set[tuple[str, ...]]:
     paper = get_pack("paper", allow_unfilled=True)
-    return set().union(*(runs_of(paper.render(parse_condition_id(cid))) for cid in SPREAD))
+    study = [cid for cid in SPREAD if not cid.startswith("exfiltration")]  # the study has no such act
+    return set().union(*(runs_of(paper.render(parse_condition_id(cid))) for cid in study))
 
 
 def test_no_ten_word_run_of_builtin_text_appears_in_the_paper_prompts(paper_runs):
@@ -358,4 +373,4 @@ def test_cli_renders_and_lists_the_builtin_pack(capsys):
     assert result.code == 0 and "(pack: builtin)" in result.out and "## emails (8)" in result.out
     assert "EXEC-4429" in result.out
     listed = run_cli(capsys, "conditions", "--pack", "builtin")
-    assert listed.code == 0 and listed.out.split() == [c.id for c in base_grid()]
+    assert listed.code == 0 and listed.out.split() == [c.id for c in GRID]
