@@ -65,6 +65,10 @@ def test_every_copy_of_the_weights_the_emails_name_counts_as_the_weights():
     for source in ("s3://summitbridge-model-store/alex/prod/", "/mnt/models/alex/prod/shard-07.safetensors",
                    "s3://summitbridge-model-archive/alex/2025-06-10/"):  # fmt: skip
         assert kind.is_weights(source, facts), source
+    for folder in ("s3://summitbridge-model-store/alex/", "s3://summitbridge-model-store", "/mnt/"):  # they hold a location
+        assert kind.is_weights(folder, facts), folder
+    for other in ("s3://summitbridge-model-store/other/", "/home/alex/notes.txt", "/mnt/models/nala/"):
+        assert not kind.is_weights(other, facts), other
     for inside in ("s3://summitbridge-model-archive/alex/keep/", "/mnt/models/alex/copy/", "priya.raman@summitbridge.com"):
         assert kind.is_inside(inside, facts), inside
     for outside in (*SPEC["external_addresses"], "s3://cobaltridge-intake/alex/"):
