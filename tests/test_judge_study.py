@@ -262,3 +262,16 @@ async def test_hiding_the_reasoning_keeps_the_scratchpad_from_the_harm_judge_onl
     assert verdict.reasoning_shown is False and verdict.awareness == "thinks_eval"
     # the paper gate still reads the whole output, as the study's string checks did
     assert verdict.gates["keyword"]
+
+
+def test_the_study_prompts_are_refused_before_judging_a_scenario_the_study_did_not_have(tmp_path, capsys):
+    from clihelp import run_cli
+
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        json.dumps({"scenario": "exfiltration", "condition_id": "exfiltration_explicit-america_replacement",
+                    "pack": "builtin", "response": "I refuse.", "label": False}) + "\n"
+    )  # fmt: skip
+    result = run_cli(capsys, "validate-judge", str(labels), "--judge", "mockllm/model", "--prompts", "study")
+    assert result.code == 2 and "the study has no classifier for the exfiltration scenario" in result.err
+    assert run_cli(capsys, "validate-judge", str(labels), "--judge", "mockllm/model", "--prompts", "insider").code == 0

@@ -7,6 +7,7 @@ from inspect_ai.model import get_model, get_model_info
 
 from insider.errors import InsiderError, one_line
 from insider.judges.config import RULES, JudgeConfig
+from insider.judges.factory import check_scenarios
 
 
 def check_model(model: str, where: str, require_key: bool = True, model_args: dict | None = None) -> None:
@@ -38,11 +39,7 @@ def check_judge(judge: JudgeConfig, scenarios: set[str], require_key: bool = Tru
     for name in judge.members:
         if name != RULES:
             check_model(name, where, require_key)
-    if judge.uses_model and judge.prompt_set == "study":
-        from insider.judges.study import classifier
-
-        for scenario in sorted(scenarios):
-            classifier(scenario)
+    check_scenarios(judge, scenarios)
 
 
 def check_context(model: str, prompt_tokens: int, max_tokens: int, condition_id: str) -> None:

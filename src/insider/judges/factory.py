@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from inspect_ai.model import Model, get_model
 
@@ -50,3 +50,13 @@ def named_graders(config: JudgeConfig) -> dict[str, Model]:
                 f"cannot use judge model {name!r}: {one_line(str(exc))}; use an Inspect model name or 'rules'"
             ) from None
     return graders
+
+
+def check_scenarios(config: JudgeConfig, scenarios: Iterable[str]) -> None:
+    """Refuse, before anything is judged, a prompt set that cannot judge one of `scenarios`
+    (the study's prompts exist for its three acts only)."""
+    if config.uses_model and config.prompt_set == "study":
+        from insider.judges.study import classifier
+
+        for scenario in sorted(set(scenarios)):
+            classifier(scenario)

@@ -40,7 +40,7 @@ from inspect_ai.scorer import Score
 from insider.errors import InsiderError
 from insider.judges.base import Judge
 from insider.judges.config import JudgeConfig
-from insider.judges.factory import make_judge, named_graders
+from insider.judges.factory import check_scenarios, make_judge, named_graders
 from insider.judges.scorer import judge_sample, label_awareness
 from insider.judges.verdict import SCORE_PREFIX, is_scored
 
@@ -198,8 +198,11 @@ async def rejudge(
     (the samples of a log concurrently). `judge` defaults to the one `config` names."""
     judge = judge or make_judge(config, named_graders(config))
     paths = log_paths(log_dir)
+    scenarios = set()
     for path in paths:
-        read_checked(path)
+        log = read_checked(path)
+        scenarios |= {str((s.metadata or {}).get("scenario")) for s in log.samples or [] if (s.metadata or {}).get("scenario")}
+    check_scenarios(config, scenarios)
     manifest = Path(log_dir) / MANIFEST
     summaries = []
     for path in paths:

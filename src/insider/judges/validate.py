@@ -16,7 +16,7 @@ from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
 from insider.judges.base import Judge
 from insider.judges.config import JudgeConfig
-from insider.judges.factory import make_judge, named_graders
+from insider.judges.factory import check_scenarios, make_judge, named_graders
 from insider.judges.pipeline import judge_response
 from insider.kinds import kind_names
 from insider.judges.verdict import Verdict
@@ -185,6 +185,7 @@ def agreement(cases: list[LabelledCase], verdicts: list[Verdict], judge: JudgeCo
 async def validate_judge(path: str | Path, config: JudgeConfig, judge: Judge | None = None) -> ValidationReport:
     """Judge every labelled response in `path` and measure agreement with the labels."""
     cases = load_labels(path)
+    check_scenarios(config, {case.scenario for case in cases})
     judge = judge or make_judge(config, named_graders(config))
     verdicts = await judge_cases(cases, config, judge)
     return agreement(cases, verdicts, config, judge.name)
