@@ -250,7 +250,7 @@ def test_file_outside_the_pack_is_refused(pack_dir):
 
 def test_invalid_yaml_names_the_line(pack_dir):
     edit(pack_dir / "goals.yaml", "  global: {statement", "  global: {statement: [")
-    assert refused(pack_dir).startswith("goals.yaml: line 3: invalid YAML")
+    assert refused(pack_dir).startswith("goals.yaml: malformed YAML at line 3")
 
 
 def test_canary_must_reach_the_prompt(pack_dir):

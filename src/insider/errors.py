@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from insider.redact import redact
+
 _MARKUP = re.compile(r"\[/?[a-z ]+\]")
 
 
@@ -11,11 +13,11 @@ class InsiderError(Exception):
     """A user-facing error: one line that says what is wrong and how to fix it.
 
     The CLI prints it as `error: <message>` and exits non-zero; nothing else of the
-    traceback is shown.
+    traceback is shown. Credentials in the message are redacted (see `insider.redact`).
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        super().__init__(redact(" ".join(message.split())))
 
 
 def one_line(message: str) -> str:

@@ -2,62 +2,84 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from insider.conditions import Condition, GridEntry, expand_grid
 from insider.errors import InsiderError
+from insider.inputs import load_yaml, read_text
 from insider.judges.config import JudgeConfig
+from insider.redact import credential_keys, register
 from insider.scenarios.base import Mode
+
+#: settings shared by every schema of the file: no unknown keys, no NaN or infinity
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _int(low: int, high: int, default: int | None = None) -> Any:
+    """An integer field in [low, high] (booleans and floats are refused)."""
+    return Field(default=default, strict=True, ge=low, le=high)
+
+
+def _number(low: float, high: float, default: float | None = None) -> Any:
+    """A finite number field in [low, high]."""
+    return Field(default=default, strict=True, ge=low, le=high)
 
 
 class RunConfig(BaseModel):
     """Execution settings, passed through to Inspect's eval-set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     log_dir: str = "logs"
-    max_connections: int | None = Field(default=None, ge=1)
+    max_connections: int | None = _int(1, 10_000)
     #: provider batch APIs (about half price, slower); true or a batch size
-    batch: bool | int = False
+    batch: Annotated[bool, Field(strict=True)] | Annotated[int, Field(strict=True, ge=1, le=100_000)] = False
     #: provider prompt caching: auto, true or false
     cache_prompt: Literal["auto"] | bool = "auto"
     #: Inspect's local response cache (re-running identical requests costs nothing)
     cache: bool = False
     #: refuse to start above this estimated cost, and stop scheduling new work at it
-    budget_usd: float | None = Field(default=None, ge=0)
+    budget_usd: float | None = _number(0, 1_000_000)
     #: retries of a failed sample within one run (on top of the provider's own retries)
-    retry_on_error: int = Field(default=3, ge=0)
+    retry_on_error: int = _int(0, 100, 3)
     #: how many times eval-set re-runs a task that ended with errored samples, within one command
-    retry_attempts: int = Field(default=2, ge=0)
+    retry_attempts: int = _int(0, 100, 2)
     #: seconds a request may take, retries included, before the sample fails
-    timeout: int | None = Field(default=None, ge=1)
+    timeout: int | None = _int(1, 86_400)
     #: seconds one request attempt may take before it is abandoned and retried (a hung connection)
-    attempt_timeout: int | None = Field(default=None, ge=1)
+    attempt_timeout: int | None = _int(1, 86_400)
     #: provider-level retries of a failed request
-    max_retries: int | None = Field(default=None, ge=0)
+    max_retries: int | None = _int(0, 100)
     #: cap on messages per sample in tools/inbox mode
-    message_limit: int = Field(default=30, ge=2)
+    message_limit: int = _int(2, 10_000, 30)
     #: cap on total tokens per sample
-    token_limit: int | None = Field(default=None, ge=1)
+    token_limit: int | None = _int(1, 100_000_000)
     #: override prices (USD per million tokens) by model name or pattern: {input, output, cache_read}
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     #: expected output tokens per call, for the estimate (capped by max_tokens)
-    expected_output_tokens: int = Field(default=1000, ge=1)
+    expected_output_tokens: int = _int(1, 1_000_000, 1000)
     #: samples Inspect buffers before writing them to the log (smaller = less lost to a crash)
-    log_buffer: int | None = Field(default=None, ge=1)
+    log_buffer: int | None = _int(1, 100_000)
     #: stream every event to Inspect's sample buffer (live `inspect view`, and crash recovery of
     #: finished but unwritten samples); off by default: it costs about a third of the throughput
     log_realtime: bool = False
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        from insider.experiment.pricing import Price
+
+        return {name: Price.model_validate(price).model_dump(exclude_none=True) for name, price in value.items()}
 
 
 class Experiment(BaseModel):
     """An experiment: a pack, a mode, models, and a grid of conditions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     name: str
     description: str = ""
@@ -68,10 +90,10 @@ class Experiment(BaseModel):
     #: provider arguments per model name, e.g. {"vllm/my-model": {"base_url": "http://127.0.0.1:8000/v1"}}
     model_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: epochs per condition
-    samples: int = Field(default=1, ge=1)
-    temperature: float | None = Field(default=1.0, ge=0)
-    max_tokens: int | None = Field(default=4000, ge=1)
-    seed: int | None = None
+    samples: int = _int(1, 10_000, 1)
+    temperature: float | None = _number(0, 2, 1.0)
+    max_tokens: int | None = _int(1, 1_000_000, 4000)
+    seed: int | None = _int(0, 2**63 - 1)
     #: paper pack only: send `${...}` placeholders the published templates leave unfilled
     allow_unfilled: bool = False
     grid: list[GridEntry] = Field(min_length=1)
@@ -82,6 +104,22 @@ class Experiment(BaseModel):
     @classmethod
     def _judge_shorthand(cls, value: Any) -> Any:
         return {"model": value} if isinstance(value, str) else value
+
+    @field_validator("model_args")
+    @classmethod
+    def _model_args(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for model, args in value.items():
+            for path, secret in credential_keys(args):
+                if path != "api_key":
+                    raise ValueError(
+                        f"{model}: {path} looks like a credential, and Inspect writes model_args (all but api_key) "
+                        "into every log; pass it as api_key or set it in the environment"
+                    )
+                register([secret])
+            bad = _non_finite(args)
+            if bad:
+                raise ValueError(f"{model}: {bad} is not a finite number")
+        return value
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Experiment":
@@ -95,6 +133,18 @@ class Experiment(BaseModel):
     def conditions(self) -> list[Condition]:
         """The grid, expanded and de-duplicated."""
         return expand_grid(self.grid)
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinity in nested provider arguments, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(value)"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -141,15 +191,9 @@ def format_validation_error(source: str, error: ValidationError, model: type[Bas
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; raise InsiderError with one clear line."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InsiderError(f"experiment file {path} not found; see configs/ for ready ones")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InsiderError(f"{path}: malformed YAML{where}: {problem}") from None
+    data = load_yaml(read_text(path, f"experiment file {path}"), str(path))
     if not isinstance(data, dict):
         raise InsiderError(f"{path}: expected a mapping of keys (name, models, grid, ...), got {type(data).__name__}")
     try:

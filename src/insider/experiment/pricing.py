@@ -9,17 +9,17 @@ from typing import Mapping
 
 import yaml
 from inspect_ai.model import ModelUsage
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Price(BaseModel):
-    """USD per million tokens."""
+    """USD per million tokens (each at most 10,000)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    input: float
-    output: float
-    cache_read: float | None = None
+    input: float = Field(strict=True, ge=0, le=10_000)
+    output: float = Field(strict=True, ge=0, le=10_000)
+    cache_read: float | None = Field(default=None, strict=True, ge=0, le=10_000)
 
     def cost(
         self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0, cache_write_tokens: int = 0

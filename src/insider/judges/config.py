@@ -29,7 +29,7 @@ RULES = "rules"
 class JudgeConfig(BaseModel):
     """How samples are judged. `judge: rules` is short for `judge: {model: rules}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     #: an Inspect model name (asked through the `grader` model role), or `rules` for the offline judge
     model: str = RULES
@@ -49,7 +49,7 @@ class JudgeConfig(BaseModel):
     #: skip the model judge when no gate could fire (its verdict is then recorded as not needed)
     gate_first: bool = True
     #: attempts at a parseable judge answer before the sample is `unscored`
-    max_attempts: int = Field(default=3, ge=1, le=10)
+    max_attempts: int = Field(default=3, strict=True, ge=1, le=10)
 
     @field_validator("models")
     @classmethod

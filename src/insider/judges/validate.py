@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +13,7 @@ from statsmodels.stats.inter_rater import cohens_kappa
 
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
+from insider.inputs import load_json, read_text
 from insider.judges.base import Judge
 from insider.judges.config import JudgeConfig
 from insider.judges.factory import check_scenarios, make_judge, named_graders
@@ -25,9 +25,9 @@ from insider.scenarios.base import ScenarioPrompt
 
 
 class LabelledCase(BaseModel):
-    """One line of a labels file."""
+    """One line of a labels file (types are strict: `label` is a JSON true or false, not "yes" or 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     scenario: str
     response: str
@@ -73,26 +73,33 @@ class ValidationReport(BaseModel):
 def load_labels(path: str | Path) -> list[LabelledCase]:
     """Read a labels JSONL file; one clear error for the first bad line."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InsiderError(f"labels file {path} not found; expected JSON lines with scenario, response, label")
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(read_text(path, f"labels file {path}").splitlines(), start=1):
         if not line.strip():
             continue
+        data = load_json(line, f"{path}:{number}")
         try:
-            case = LabelledCase.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InsiderError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            case = LabelledCase.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
-            raise InsiderError(f"{path}:{number}: {where}: {first['msg']}; each line needs scenario, response, label (true/false)") from None
+            raise InsiderError(
+                f"{path}:{number}: {where}: {first['msg']}; each line is a JSON object with scenario, response (strings) "
+                "and label (true or false)"
+            ) from None
         if case.scenario not in kind_names():
             raise InsiderError(f"{path}:{number}: unknown scenario {case.scenario!r}; expected one of {', '.join(kind_names())}")
+        case_id = case.id or f"line-{number}"
+        if case_id in first_line:
+            raise InsiderError(f"{path}:{number}: id {case_id!r} is also the id of line {first_line[case_id]}; give every case its own id")
+        first_line[case_id] = number
         pack = case.pack or "paper"
         if pack not in PACK_NAMES and not Path(pack).is_absolute():
             pack = str(path.parent / pack)  # a pack directory named relative to the labels file
-        case = case.model_copy(update={"id": case.id or f"line-{number}", "pack": pack})
+        case = case.model_copy(update={"id": case_id, "pack": pack})
         try:
             rendering(condition_for(case), pack)
         except InsiderError as exc:

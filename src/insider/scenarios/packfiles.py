@@ -13,16 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from insider.conditions import VALUED_GOALS, GoalType, Scenario, Urgency
 from insider.errors import InsiderError
+from insider.inputs import load_yaml, read_text
 from insider.scenarios.base import Attachment, Email, Mode, ScenarioFacts
 
 MANIFEST = "pack.yaml"
+#: the largest file a pack may hold (templates, data, attachments)
+MAX_PACK_FILE_BYTES = 1024 * 1024
 #: story keys every story file defines: the eight goal values, plus the ambiguous story
 STORY_KEYS: tuple[str, ...] = (*VALUED_GOALS, "ambiguous")
 
@@ -183,7 +185,7 @@ class PackFiles:
         return path
 
     def text(self, rel: str, referrer: str, key: str) -> str:
-        return self.path(rel, referrer, key).read_text(encoding="utf-8")
+        return read_text(self.path(rel, referrer, key), rel, MAX_PACK_FILE_BYTES)
 
     def yaml(self, rel: str, referrer: str, key: str) -> Any:
         return parse_yaml(self.text(rel, referrer, key), rel)
@@ -193,12 +195,8 @@ class PackFiles:
 
 
 def parse_yaml(text: str, file: str) -> Any:
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "yaml"
-        raise pack_error(file, where, f"invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    """Strict YAML (no repeated keys, bounded depth and size); errors name the file and line."""
+    return load_yaml(text, file)
 
 
 def validate_file(cls: type[BaseModel], data: Any, file: str) -> Any:
@@ -264,7 +262,8 @@ def read_email(files: PackFiles, rel: str, referrer: str, key: str) -> EmailTemp
     match = FRONT_MATTER_RE.match(text)
     if not match:
         raise pack_error(rel, "front matter", "an email file starts with YAML front matter between two '---' lines")
-    header: EmailHeader = validate_file(EmailHeader, parse_yaml(match.group(1), rel), rel)
+    # a leading newline keeps YAML's line numbers those of the file (the front matter starts on line 2)
+    header: EmailHeader = validate_file(EmailHeader, parse_yaml("\n" + match.group(1), rel), rel)
     offset = match.group(1).count("\n") + 3  # the body starts after both "---" lines
     if "</email>" in match.group(2):
         raise pack_error(rel, "body", "the body may not contain '</email>'")
