@@ -20,8 +20,13 @@ def get_pack(name: str, *, allow_unfilled: bool = False) -> Pack:
         from insider.scenarios.paper import PaperPack
 
         return PaperPack(allow_unfilled=allow_unfilled)
-    if name == "builtin" or Path(name).is_dir():
-        from insider.scenarios.directory import load_pack
+    from insider.scenarios.directory import load_pack
 
-        return load_pack(BUILTIN_PACK_DIR if name == "builtin" else name)
+    if name == "builtin":
+        return load_pack(BUILTIN_PACK_DIR)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return load_pack(path)
+    if path.exists():
+        raise InsiderError(f"pack {name!r} is not a directory; a pack is a directory with a pack.yaml at its root (see docs/packs.md)")
     raise InsiderError(f"unknown pack {name!r}; expected paper, builtin, or the path to a pack directory")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ from insider.scenarios.packfiles import (
     ScenarioFile,
     StoriesFile,
     check_harm_emails,
+    check_header,
     check_kind_facts,
+    check_no_boundary,
     check_order,
     check_plain,
     check_stories,
@@ -94,9 +96,9 @@ class DirectoryPack:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        files = PackFiles(self.root)
+        self.files = files = PackFiles(self.root)
         if not (self.root / MANIFEST).is_file():
-            raise InsiderError(f"{self.root} is not a pack directory: it has no {MANIFEST} (see docs/packs.md)")
+            raise InsiderError(f"{self.root} is not a pack directory: it has no {MANIFEST} at its root (see docs/packs.md)")
         self.manifest: Manifest = files.model(Manifest, MANIFEST, MANIFEST, "")
         self.session_time = _clock(self.manifest.session_start)
         self.name = self.manifest.name
@@ -257,14 +259,21 @@ class DirectoryPack:
 
 
 def _render_email(email: EmailTemplate, context: dict[str, Any], what: str) -> Email:
+    subject = email.subject.render(context, what)
+    body = email.body.render(context, what)
+    for key, text, check in (("subject", subject, check_header), ("body", body, check_no_boundary)):
+        try:
+            check(text)
+        except ValueError as exc:
+            raise pack_error(email.file, key, f"the rendered {key}: {exc} ({what})") from None
     return Email(
         id="",
         sender=email.header.sender,
         to=list(email.header.to),
         cc=list(email.header.cc),
-        subject=email.subject.render(context, what),
+        subject=subject,
         timestamp=email.header.timestamp.isoformat(),
-        body=email.body.render(context, what),
+        body=body,
         attachments=list(email.attachments),
         confidential=any(a.confidential for a in email.attachments),
     )
@@ -286,20 +295,24 @@ def format_email(email: Email) -> str:
     return "\n".join(lines)
 
 
-def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
-    return tuple(
-        (str(p.relative_to(root)), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*")) if p.is_file()
-    )
-
-
-@lru_cache(maxsize=8)
-def _load(root: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> DirectoryPack:
-    return DirectoryPack(root)
+#: loaded packs by root, most recently used last (a few at most)
+_CACHE: OrderedDict[Path, DirectoryPack] = OrderedDict()
+_CACHE_SIZE = 8
 
 
 def load_pack(path: str | Path) -> DirectoryPack:
-    """Load and validate the pack directory at `path` (cached until one of its files changes)."""
+    """Load and validate the pack directory at `path` (cached until a file it read changes).
+
+    Only the files `pack.yaml` names are read; nothing else under the directory is walked.
+    """
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise InsiderError(f"pack directory {path} not found")
-    return _load(root, _fingerprint(root))
+    cached = _CACHE.get(root)
+    if cached is None or not cached.files.unchanged():
+        cached = DirectoryPack(root)
+    _CACHE[root] = cached
+    _CACHE.move_to_end(root)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return cached

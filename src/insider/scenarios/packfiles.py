@@ -13,13 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from insider.conditions import VALUED_GOALS, GoalType, Scenario, Urgency
 from insider.errors import InsiderError
 from insider.inputs import load_yaml, read_text
+from insider.scenarios import sandbox
 from insider.scenarios.base import Attachment, Email, Mode, ScenarioFacts
 
 MANIFEST = "pack.yaml"
@@ -42,12 +43,29 @@ EMAIL_NAMES = frozenset({"company", "company_short", "domain", "agent_address", 
 PLACEHOLDER_RE = re.compile(r"\$\{[^}]*\}|\{\{|\}\}|\{%|%\}|\{#|#\}|\{[A-Za-z_][A-Za-z0-9_ .]*\}")
 #: blocks switched off by `{% if %}` leave blank lines behind; runs of them collapse to one
 BLANK_LINES_RE = re.compile(r"\n{3,}")
+#: what separates emails in the text the model reads (see directory.format_email)
+EMAIL_BOUNDARY_RE = re.compile(r"<\s*/?\s*email\s*>", re.IGNORECASE)
 FRONT_MATTER_RE = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
-TEMPLATE_ENV = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+TEMPLATE_ENV = sandbox.ENV
 
 
 def pack_error(file: str, key: str, message: str) -> InsiderError:
     return InsiderError(f"{file}: {key}: {message}")
+
+
+def check_header(text: str) -> str:
+    """A header value is one line and holds no email boundary (it would forge another email)."""
+    if "\n" in text or "\r" in text:
+        raise ValueError("a header value must be one line")
+    check_no_boundary(text)
+    return text
+
+
+def check_no_boundary(text: str) -> None:
+    """Refuse `<email>`/`</email>` in text that goes inside an email block."""
+    found = EMAIL_BOUNDARY_RE.search(text)
+    if found:
+        raise ValueError(f"{found.group(0)!r} would forge an email boundary in the inbox the model reads")
 
 
 # --- file schemas ----------------------------------------------------------------------------
@@ -146,6 +164,11 @@ class ScenarioFile(BaseModel):
 
 class AttachmentSpec(_Strict):
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return check_header(value)
     confidential: bool = False
     #: a text file of the pack holding the attachment's content
     file: str | None = None
@@ -168,15 +191,31 @@ class EmailHeader(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("sender", "to", "cc")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        for text in [value] if isinstance(value, str) else value:
+            check_header(text)
+        return value
+
 
 # --- reading files ---------------------------------------------------------------------------
 
 
 class PackFiles:
-    """Reads a pack's files, naming each by its path relative to the pack root."""
+    """Reads a pack's files, naming each by its path relative to the pack root, and remembers
+    which it read (and their size and time), so a cached pack knows when it is stale."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.read: dict[Path, tuple[int, int]] = {}
+
+    def unchanged(self) -> bool:
+        """Whether every file read is still there, with the same size and modification time."""
+        try:
+            return all((p.stat().st_mtime_ns, p.stat().st_size) == seen for p, seen in self.read.items())
+        except OSError:  # a file was removed or became unreadable: the pack must be loaded again
+            return False
 
     def path(self, rel: str, referrer: str, key: str) -> Path:
         path = (self.root / rel).resolve()
@@ -185,7 +224,10 @@ class PackFiles:
         return path
 
     def text(self, rel: str, referrer: str, key: str) -> str:
-        return read_text(self.path(rel, referrer, key), rel, MAX_PACK_FILE_BYTES)
+        path = self.path(rel, referrer, key)
+        stat = path.stat()
+        self.read[path] = (stat.st_mtime_ns, stat.st_size)
+        return read_text(path, rel, MAX_PACK_FILE_BYTES)
 
     def yaml(self, rel: str, referrer: str, key: str) -> Any:
         return parse_yaml(self.text(rel, referrer, key), rel)
@@ -224,6 +266,13 @@ class PackTemplate:
             tree = TEMPLATE_ENV.parse(source)
         except TemplateSyntaxError as exc:
             raise pack_error(file, f"line {(exc.lineno or 1) + line_offset}", f"template syntax error: {exc.message}") from None
+        refused = sandbox.refused_feature(tree)
+        if refused:
+            tag, line = refused
+            raise pack_error(
+                file, f"line {line + line_offset}",
+                f"templates may not use {{% {tag} %}}: a pack template is one self-contained file (see docs/packs.md)",
+            )
         names = frozenset(meta.find_undeclared_variables(tree))
         return cls(file, key, TEMPLATE_ENV.from_string(tree), names)
 
@@ -238,9 +287,15 @@ class PackTemplate:
 
     def render(self, context: dict[str, Any], what: str) -> str:
         try:
-            text = self.template.render(context)
+            text = sandbox.render(self.template, context)
         except UndefinedError as exc:
             raise pack_error(self.file, self.key, f"missing variable: {exc.message} ({what})") from None
+        except SecurityError as exc:
+            raise pack_error(self.file, self.key, f"refused by the template sandbox: {exc} ({what})") from None
+        except sandbox.TemplateLimitError as exc:
+            raise pack_error(self.file, self.key, f"{exc} ({what}); see the limits in docs/packs.md") from None
+        except Exception as exc:  # the template's own code failed (1/0, a bad call, endless recursion): its author's to fix
+            raise pack_error(self.file, self.key, f"template error: {type(exc).__name__}: {exc} ({what})") from None
         text = BLANK_LINES_RE.sub("\n\n", text)
         residue = PLACEHOLDER_RE.search(text)
         if residue:
@@ -265,8 +320,6 @@ def read_email(files: PackFiles, rel: str, referrer: str, key: str) -> EmailTemp
     # a leading newline keeps YAML's line numbers those of the file (the front matter starts on line 2)
     header: EmailHeader = validate_file(EmailHeader, parse_yaml("\n" + match.group(1), rel), rel)
     offset = match.group(1).count("\n") + 3  # the body starts after both "---" lines
-    if "</email>" in match.group(2):
-        raise pack_error(rel, "body", "the body may not contain '</email>'")
     attachments = tuple(
         Attachment(
             name=spec.name,
