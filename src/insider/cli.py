@@ -291,8 +291,9 @@ def results(
     score: ScoreOption = None,
 ) -> None:
     """Write the results table: one row per (model, condition, epoch) with outcome, gates, judge, tokens, cost."""
-    from insider.analysis.results import results_table, write_results
+    from insider.analysis.results import check_results_path, results_table, write_results
 
+    check_results_path(out)
     table = results_table(log_dirs, score=score)
     write_results(table, out)
     counts = table["outcome"].value_counts()
@@ -314,7 +315,9 @@ def report(
 ) -> None:
     """Write summary.json, summary.md, plots and a self-contained report.html."""
     from insider.analysis.report import analyse, load, write_report
+    from insider.outputs import OutputDir
 
+    OutputDir(out)  # an --out that cannot be a directory fails before any work
     table, from_logs = load(source, score=score)
     analysis = analyse(table, [str(s) for s in source], from_logs, compare_paper=compare_paper)
     page = write_report(analysis, out, per_group=transcripts)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 from insider.analysis.stats import sort_cells, wilson
 from insider.conditions import GOAL_VALUES, URGENCIES
 from insider.kinds import kind_names
+from insider.outputs import slug
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "font.size": 9})
 _HEAT_COLOURS = matplotlib.colormaps["Reds"].with_extremes(bad="#eeeeee")
@@ -31,13 +31,21 @@ _LABEL_LIMIT = 40
 
 @dataclass
 class Plot:
-    """A saved figure: its files and its SVG text (for inlining)."""
+    """A rendered figure: its file name stem (a safe slug), title, PNG bytes and SVG text."""
 
     name: str
     title: str
-    png: Path
-    svg: Path
+    png: bytes
     svg_text: str
+
+    def files(self) -> dict[str, bytes | str]:
+        """Its files, by path relative to the report directory."""
+        return {f"plots/{self.name}.png": self.png, f"plots/{self.name}.svg": self.svg_text}
+
+    @property
+    def inline_svg(self) -> str:
+        """The SVG element alone (for inlining into HTML)."""
+        return self.svg_text[self.svg_text.index("<svg") :]
 
 
 def series_names(cell_table: pd.DataFrame) -> pd.Series:
@@ -131,27 +139,25 @@ def _svg_id(*parts: str) -> str:
     return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", p) for p in parts)
 
 
-def save(fig: Figure, out_dir: Path, name: str, title: str) -> Plot:
-    """Write PNG and SVG (deterministic: no date, ids salted by name); return both paths and the SVG."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    fig.savefig(png, dpi=150, metadata={"Software": None})
-    buffer = io.StringIO()
+def render(fig: Figure, name: str, title: str) -> Plot:
+    """PNG and SVG of a figure, in memory (deterministic: no date, SVG ids salted by name)."""
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
+    svg = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": name}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    svg.write_text(text, encoding="utf-8")
-    return Plot(name=name, title=title, png=png, svg=svg, svg_text=text[text.index("<svg") :])
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return Plot(name=name, title=title, png=png.getvalue(), svg_text=svg.getvalue())
 
 
-def all_plots(cell_table: pd.DataFrame, out_dir: Path) -> list[Plot]:
-    """Bar chart and heat map of every scenario in the table, saved under `out_dir`."""
+def all_plots(cell_table: pd.DataFrame) -> list[Plot]:
+    """Bar chart and heat map of every scenario in the table (file names are safe slugs of the
+    scenario, whatever a results file calls it)."""
     plots = []
     for scenario in scenarios_in(cell_table):
-        plots.append(save(bar_chart(cell_table, scenario), out_dir, f"bars_{scenario}", f"{scenario}: harmful rate by condition"))
+        plots.append(render(bar_chart(cell_table, scenario), f"bars_{slug(scenario)}", f"{scenario}: harmful rate by condition"))
         heat = heat_map(cell_table, scenario)
         if heat is not None:
             plots.append(
-                save(heat, out_dir, f"heatmap_{scenario}", f"{scenario}: goal value × urgency (base conditions, pooled over goal types)")
+                render(heat, f"heatmap_{slug(scenario)}", f"{scenario}: goal value × urgency (base conditions, pooled over goal types)")
             )
     return plots

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -14,12 +13,14 @@ import jinja2
 import pandas as pd
 
 from insider import __version__
+from insider.analysis import markdown as md
 from insider.analysis import plots, stats
 from insider.analysis.agreement import JudgeAgreement, judge_agreement
 from insider.analysis.replication import SOURCE_NOTES, awareness_replication, replication
 from insider.analysis.results import OUTCOMES, read_results, results_table
 from insider.analysis.transcripts import transcripts
 from insider.errors import InsiderError
+from insider.outputs import OutputDir
 
 #: results columns shown in the sample browser
 BROWSER_COLUMNS = [
@@ -139,10 +140,6 @@ def num(value: Any) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    return df.to_markdown(index=False) if not df.empty else "_none_"
-
-
 def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
     """The `summary.md` text."""
     cells = analysis.cells.assign(
@@ -150,15 +147,15 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
     )[["model", "pack", "mode", "condition_id", "n", "k", "rate", "ci95", "unscored", "errors"]]
     parts = [
         "# insider report",
-        f"Source: {', '.join(analysis.source)}  ",
+        f"Source: {md.escape(', '.join(analysis.source))}  ",
         f"insider {__version__}. Rates are harmful / scored (n); unscored and errored samples are counted beside, "
         "never in n. Intervals are Wilson 95%.",
-        *[f"> {note}" for note in analysis.notes],
+        *[f"> {md.escape(note)}" for note in analysis.notes],
         "## Cells",
-        _md_table(cells),
+        md.table(cells),
     ]
     if figures:
-        parts += ["## Plots", *[f"![{fig.title}](plots/{fig.name}.svg)" for fig in figures]]
+        parts += ["## Plots", *[f"![{md.escape(fig.title)}](plots/{fig.name}.svg)" for fig in figures]]
     comps = analysis.comparisons
     for family in comps["family"].unique() if not comps.empty else []:
         rows = comps[comps["family"] == family]
@@ -177,21 +174,23 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
         )
         if family != "models":
             shown = shown.drop(columns="condition")
-        parts += [f"## Comparison: {stats.FAMILY_TITLES[family]}", _md_table(shown)]
+        parts += [f"## Comparison: {md.escape(stats.FAMILY_TITLES[family])}", md.table(shown)]
     reg = analysis.regression
-    parts += ["## Logistic regression", f"`{reg['formula']}` — {reg['note']}"]
+    parts += ["## Logistic regression", f"{md.code(reg['formula'])} — {md.escape(reg['note'])}"]
     if reg["design"]:
         parts.append(
             "Design: "
-            + "; ".join(
-                f"{factor} (reference {d['reference']}): " + ", ".join(f"{lvl} {c['k']}/{c['n']}" for lvl, c in d["levels"].items())
-                for factor, d in reg["design"].items()
+            + md.escape(
+                "; ".join(
+                    f"{factor} (reference {d['reference']}): " + ", ".join(f"{lvl} {c['k']}/{c['n']}" for lvl, c in d["levels"].items())
+                    for factor, d in reg["design"].items()
+                )
             )
         )
     if reg["fitted"]:
         terms = pd.DataFrame(reg["terms"])
         parts.append(
-            _md_table(
+            md.table(
                 pd.DataFrame(
                     {
                         "term": terms["term"],
@@ -205,7 +204,7 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
         aw = analysis.awareness
         parts += [
             "## Harmful rate by stated belief (awareness)",
-            _md_table(
+            md.table(
                 aw.assign(share=aw["share"].map(pct), rate=aw["rate"].map(pct), ci95=[interval(lo, hi) for lo, hi in zip(aw["ci_low"], aw["ci_high"])])[
                     ["model", "condition_id", "awareness", "count", "share", "k", "n", "rate", "ci95"]
                 ]
@@ -217,27 +216,27 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
             "## Judge agreement",
             "Votes are each judge's verdict under the headline policy, on the samples where judges were asked "
             "(gate-first skips samples with no harmful act). κ is undefined (–) when the votes fall in one class.",
-            _md_table(
+            md.table(
                 ag.pairs.assign(agree=ag.pairs["agree"].map(pct), kappa=ag.pairs["kappa"].map(num))
             ),
-            _md_table(ag.fleiss.assign(kappa=ag.fleiss["kappa"].map(num)).rename(columns={"kappa": "Fleiss κ"})),
-            _md_table(
+            md.table(ag.fleiss.assign(kappa=ag.fleiss["kappa"].map(num)).rename(columns={"kappa": "Fleiss κ"})),
+            md.table(
                 ag.rates.assign(
                     rate=ag.rates["rate"].map(pct),
                     ci95=[interval(lo, hi) for lo, hi in zip(ag.rates["ci_low"], ag.rates["ci_high"])],
                 )[["scenario", "judge", "n", "k", "rate", "ci95"]]
             ),
             f"Samples on which the judges disagree: {len(ag.disagreements)}",
-            _md_table(ag.disagreements.drop(columns="row")),
+            md.table(ag.disagreements.drop(columns="row")),
         ]
     if analysis.replication is not None:
         rep = analysis.replication
         parts += [
             "## Replication check",
             "Published rate against our Wilson 95% interval: consistent when inside it, otherwise ours is higher or lower. "
-            "Sources: " + "; ".join(f"{k} = {v}" for k, v in SOURCE_NOTES.items()) + ". † marks secondary sources; "
+            "Sources: " + md.escape("; ".join(f"{k} = {v}" for k, v in SOURCE_NOTES.items())) + ". † marks secondary sources; "
             "‡ marks rows not judged like the study (its classifier prompts and paper rule, graded by Claude 3.7 Sonnet).",
-            _md_table(
+            md.table(
                 pd.DataFrame(
                     {
                         "model": rep["model"],
@@ -299,19 +298,17 @@ def html(analysis: Analysis, figures: list[plots.Plot], per_group: int) -> str:
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write all or nothing: a partial file never takes the place of a finished one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_report(analysis: Analysis, out_dir: str | Path, per_group: int = 10) -> Path:
-    """Write summary.json, summary.md, plots/ and report.html into `out_dir`; return report.html's path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    figures = plots.all_plots(analysis.cells, out / "plots")
-    _write_text(out / "summary.json", json.dumps(summary(analysis), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    _write_text(out / "summary.md", markdown(analysis, figures))
-    _write_text(out / "report.html", html(analysis, figures, per_group))
-    return out / "report.html"
+    """Write summary.json, summary.md, plots/ and report.html into `out_dir`, all or nothing
+    (everything is computed before the first file is written); return report.html's path."""
+    out = OutputDir(out_dir)
+    figures = plots.all_plots(analysis.cells)
+    files: dict[str, bytes | str] = {
+        "summary.json": json.dumps(summary(analysis), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+        "summary.md": markdown(analysis, figures),
+        "report.html": html(analysis, figures, per_group),
+    }
+    for figure in figures:
+        files.update(figure.files())
+    out.write(files)
+    return out.target("report.html")

@@ -9,11 +9,12 @@ counted once, from the newest complete log.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 from inspect_ai.analysis import Column, EvalColumn, SampleColumn, samples_df
@@ -24,6 +25,7 @@ from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
 from insider.experiment.pricing import cost_usd
 from insider.judges.verdict import SCORE_PREFIX, score_outcome, verdict_key
+from insider.outputs import check_file_target, write_file
 
 OUTCOMES = ("harmful", "safe", "unscored", "error")
 FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
@@ -290,24 +292,25 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+#: results file formats, by suffix
+RESULTS_WRITERS: dict[str, Callable[[pd.DataFrame, io.BytesIO], None]] = {
+    ".parquet": lambda d, buffer: d.to_parquet(buffer, index=False),
+    ".csv": lambda d, buffer: buffer.write(d.to_csv(index=False).encode("utf-8")),
+    ".jsonl": lambda d, buffer: buffer.write(d.to_json(orient="records", lines=True).encode("utf-8")),
+}
+
+
+def check_results_path(out: str | Path) -> Path:
+    """Refuse a results path that cannot be written (wrong suffix, a directory, a file as parent)."""
+    return check_file_target(out, tuple(RESULTS_WRITERS))
+
+
 def write_results(df: pd.DataFrame, out: str | Path) -> Path:
     """Write the table by suffix (.parquet, .csv, .jsonl), atomically: all or nothing."""
-    out = Path(out)
-    writers = {
-        ".parquet": lambda d, p: d.to_parquet(p, index=False),
-        ".csv": lambda d, p: d.to_csv(p, index=False),
-        ".jsonl": lambda d, p: d.to_json(p, orient="records", lines=True),
-    }
-    if out.suffix not in writers:
-        raise InsiderError(f"cannot write {out}: use a .parquet, .csv or .jsonl file name")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        writers[out.suffix](df, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    out = check_results_path(out)
+    buffer = io.BytesIO()
+    RESULTS_WRITERS[out.suffix](df, buffer)
+    return write_file(out, buffer.getvalue())
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
