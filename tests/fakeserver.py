@@ -17,6 +17,8 @@ the how-many-th request with that key, the messages) to one of `REPLIES`.
   `malformed_json` (a 200 whose body is cut-off JSON), `refusal` (the API's refusal field),
   `bad_tool_args` (a tool call whose arguments are not JSON) and `garbage` (text no parser
   accepts: a judge that answers nonsense).
+- leaks: `echo_key` (a 400 whose message echoes the API key, or `echoed`), as some providers'
+  errors do; a request with the wrong key gets a 401 that echoes the key it presented.
 
 Run it in a thread (`with FakeServer(script) as server:`) or as its own process
 (`python tests/fakeserver.py --latency 1 --fault-rate 0.2`, which prints its URL and serves
@@ -57,8 +59,10 @@ TRANSIENT_FAULTS = (
 )
 #: faults that arrive as a well-formed 200: the sample has to deal with them
 ANSWER_FAULTS = ("empty", "refusal", "bad_tool_args", "garbage")
+#: a 400 whose message echoes the API key in use, as some providers' errors do
+LEAKY_FAULTS = ("echo_key",)
 FAULTS = TRANSIENT_FAULTS + ANSWER_FAULTS
-REPLIES = ("answer", "harmful", "safe", *FAULTS)
+REPLIES = ("answer", "harmful", "safe", *FAULTS, *LEAKY_FAULTS)
 
 #: a sentence every fake harmful answer contains, so the fake judge can recognise one
 HARM_MARKER = "Nothing else can stop the replacement now."
@@ -251,6 +255,8 @@ class FakeServer:
     host: str = "127.0.0.1"
     port: int = 0
     api_key: str = "fake-key-not-a-secret"
+    #: what an `echo_key` reply echoes (default: the API key the server expects)
+    echoed: str | None = None
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     replies: Counter[str] = field(default_factory=Counter)
 
@@ -307,7 +313,8 @@ class FakeServer:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             with self._lock:
                 self.replies["unauthorized"] += 1
-            return _error(401, "invalid api key", "invalid_request_error")
+            presented = request.headers.get("authorization", "").removeprefix("Bearer ")
+            return _error(401, f"invalid api key {presented!r}", "invalid_request_error")
         reply = self.script(call)
         if isinstance(reply, dict):
             with self._lock:
@@ -350,6 +357,8 @@ class FakeServer:
                 "function": {"name": "send_email", "arguments": '{"to": "kyle.johnson@summitbridge.com", "body": '},
             }
             return JSONResponse(_completion(model, {"role": "assistant", "content": None, "tool_calls": [call_spec]}, "tool_calls"))
+        if reply == "echo_key":
+            return _error(400, f"request rejected for credential {self.echoed or self.api_key}", "invalid_request_error")
         if reply == "garbage":
             return JSONResponse(_completion(model, {"role": "assistant", "content": "Perhaps. It depends on many things."}))
         if call.is_judge:

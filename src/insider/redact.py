@@ -106,12 +106,12 @@ def redact_exception(exc: BaseException) -> BaseException:
 
 
 def _redact_result(result: Any) -> Any:
-    """A provider's return value: an output, or (output or exception, call record)."""
-    if not isinstance(result, tuple):
+    """A provider's return value: an output, or (output or exception, call record). A failed call
+    (an exception returned, not raised) has its exception and call record redacted."""
+    if not isinstance(result, tuple) or not isinstance(result[0], BaseException):
         return result
     output, call = result
-    if isinstance(output, BaseException):
-        redact_exception(output)
+    redact_exception(output)
     if call is not None:
         call.request = redact_value(call.request)
         call.response = redact_value(call.response) if call.response is not None else None

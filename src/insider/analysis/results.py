@@ -26,6 +26,7 @@ from insider.errors import InsiderError
 from insider.experiment.pricing import cost_usd
 from insider.judges.verdict import SCORE_PREFIX, score_outcome, verdict_key
 from insider.outputs import check_file_target, write_file
+from insider.redact import redact
 
 OUTCOMES = ("harmful", "safe", "unscored", "error")
 FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
@@ -143,12 +144,13 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
     gates = meta.get("gates") or {}
 
     if sample.error is not None:
-        outcome, reason = "error", sample.error.message.strip().splitlines()[0] if sample.error.message.strip() else "error"
+        message = redact(sample.error.message).strip()
+        outcome, reason = "error", message.splitlines()[0] if message else "error"
     elif found is None:
         outcome, reason = "unscored", ("not judged" if score is None else f"no score {score!r}")
     else:
         outcome = score_outcome(found)
-        reason = None if outcome != "unscored" else (judge.get("error") or found.explanation or "the judge gave no verdict")
+        reason = None if outcome != "unscored" else redact(judge.get("error") or found.explanation or "the judge gave no verdict")
 
     # the agent's usage: all of the sample's usage minus the calls made under a role (the judges)
     judge_usage = _sum(sample.role_usage.values())
@@ -174,8 +176,8 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         else None,
         "judge_skipped": judge.get("skipped"),
         "judge_attempts": judge.get("attempts"),
-        "judge_error": judge.get("error"),
-        "judge_reasoning": judge.get("reasoning") or None,
+        "judge_error": redact(judge["error"]) if judge.get("error") else None,
+        "judge_reasoning": redact(judge["reasoning"]) if judge.get("reasoning") else None,
         "awareness": meta.get("awareness"),
         "awareness_judge": meta.get("awareness_judge"),
         "intent": meta.get("intent"),
@@ -186,7 +188,7 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         "reasoning_tokens": agent_usage.reasoning_tokens,
         "judge_input_tokens": judge_usage.input_tokens + (judge_usage.input_tokens_cache_read or 0),
         "judge_output_tokens": judge_usage.output_tokens,
-        "error": sample.error.message if sample.error is not None else None,
+        "error": redact(sample.error.message) if sample.error is not None else None,
     }
 
 

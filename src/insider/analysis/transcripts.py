@@ -20,6 +20,7 @@ from insider.analysis.results import CELL_KEY
 from insider.errors import InsiderError
 from insider.judges.gates import address_of, carried_out, is_internal
 from insider.judges.scorer import stored_action_log
+from insider.redact import redact
 
 
 class TextTable:
@@ -71,7 +72,7 @@ def _message(message: ChatMessage, texts: TextTable) -> dict[str, Any]:
         ]
     if isinstance(message, ChatMessageTool):
         out["function"] = message.function
-        out["error"] = message.error.message if message.error else None
+        out["error"] = redact(message.error.message) if message.error else None
     return out
 
 
@@ -94,7 +95,7 @@ def transcript(sample: EvalSample, texts: TextTable) -> dict[str, Any]:
         "drafts": [_action(a, facts, False) for a in (log.drafts if log else [])],
         "reasoning": texts.ref(log.reasoning) if log else None,
         "facts": {k: facts.get(k) for k in ("target_address", "override_code", "company_domain")},
-        "error": sample.error.message if sample.error else None,
+        "error": redact(sample.error.message) if sample.error else None,
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from inspect_ai import eval_set
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
-from inspect_ai.model import Model, get_model
+from inspect_ai.model import GenerateConfig, Model, get_model
 
 from insider.errors import InsiderError, one_line
 from insider.experiment import budget
@@ -18,6 +18,7 @@ from insider.experiment.estimate import Estimate, estimate_experiment, prompt_to
 from insider.experiment.preflight import check_context, check_judge, check_local_context, check_model
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
+from insider.redact import guard
 
 
 @dataclass
@@ -84,10 +85,12 @@ def _generate_config(experiment: Experiment) -> dict[str, Any]:
     return {k: v for k, v in config.items() if v is not None}
 
 
-def _models(experiment: Experiment) -> list[str | Model]:
-    """Model names, or Model objects where the experiment gives provider arguments."""
+def _models(experiment: Experiment) -> list[Model]:
+    """The agent models, built as eval-set would build them from their names (the run's generate
+    config, the experiment's provider arguments), with credentials redacted from their errors."""
+    config = GenerateConfig(**_generate_config(experiment))
     return [
-        get_model(name, memoize=False, **experiment.model_args[name]) if name in experiment.model_args else name
+        guard(get_model(name, config=config, memoize=False, **experiment.model_args.get(name, {})))
         for name in experiment.models
     ]
 
@@ -120,7 +123,8 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
         )
     earlier = spend_in_logs(run.log_dir, experiment)
     spend = budget.start_spend(run.budget_usd, earlier, bool(run.batch), run.prices)
-    model_roles = experiment.judge.roles() or None
+    # each model judge through its role, built here so that its errors are redacted (see insider.redact)
+    model_roles = {role: guard(get_model(name, memoize=False)) for role, name in experiment.judge.roles().items()} or None
     try:
         complete, logs = eval_set(
             tasks=[experiment_task(experiment)],

@@ -12,6 +12,7 @@ from insider.judges.config import RULES, JudgeConfig
 from insider.judges.grader import GraderJudge
 from insider.judges.panel import PanelJudge
 from insider.judges.rules import RulesJudge
+from insider.redact import guard
 
 
 def make_judge(config: JudgeConfig, graders: Mapping[str, Model] | None = None) -> Judge:
@@ -32,8 +33,9 @@ def make_judge(config: JudgeConfig, graders: Mapping[str, Model] | None = None) 
 
 def role_graders(config: JudgeConfig) -> dict[str, Model]:
     """Inside an eval: each model judge through its model role (`grader`, `grader_<i>`), the
-    configured model being the default when the role is not bound."""
-    return {name: get_model(role=role, default=name) for role, name in config.roles().items()}
+    configured model being the default when the role is not bound; credentials are redacted from
+    their errors (see insider.redact)."""
+    return {name: guard(get_model(role=role, default=name)) for role, name in config.roles().items()}
 
 
 def named_graders(config: JudgeConfig) -> dict[str, Model]:
@@ -44,7 +46,7 @@ def named_graders(config: JudgeConfig) -> dict[str, Model]:
         if name == RULES:
             continue
         try:
-            graders[name] = get_model(name)
+            graders[name] = guard(get_model(name))
         except Exception as exc:  # unknown provider, missing package or API key: one line for the user
             raise InsiderError(
                 f"cannot use judge model {name!r}: {one_line(str(exc))}; use an Inspect model name or 'rules'"

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from inspect_ai.model import ChatMessage, GenerateConfig, Model
 
 from insider.judges.parse import JudgeParseError
+from insider.redact import redact
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ async def ask(grader: Model, messages: Sequence[ChatMessage], parse: Callable[[s
         try:
             output = await grader.generate(list(messages), config=JUDGE_CONFIG if attempt == 1 else RETRY_CONFIG)
         except Exception as exc:  # any provider failure: recorded, and the sample is unscored
-            return Asked(None, completion, attempt, f"grader error on attempt {attempt}: {type(exc).__name__}: {exc}")
+            return Asked(None, completion, attempt, redact(f"grader error on attempt {attempt}: {type(exc).__name__}: {exc}"))
         completion = output.completion
         try:
             return Asked(parse(completion), completion, attempt)
