@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 from inspect_ai.analysis import Column, EvalColumn, SampleColumn, samples_df
-from inspect_ai.log import EvalSample, list_eval_logs
+from inspect_ai import task_identifier
+from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from inspect_ai.model import ModelUsage
 
 from insider.conditions import parse_condition_id
@@ -44,6 +45,7 @@ SCHEMA: dict[str, str] = {
     "run_id": "string",
     "eval_set_id": "string",
     "task": "string",
+    "eval_id": "string",
     "model": "string",
     "pack": "string",
     "mode": "string",
@@ -198,6 +200,7 @@ def columns(score: str | None = None) -> list[Column]:
         EvalColumn("run_id", path="eval.run_id", required=True),
         EvalColumn("eval_set_id", path="eval.eval_set_id"),
         EvalColumn("task", path="eval.task", required=True),
+        EvalColumn("eval_id", path="eval.eval_id", required=True),
         EvalColumn("model", path="eval.model", required=True),
         EvalColumn("log_status", path="status", required=True),
         EvalColumn("batch", path="eval.model_generate_config.batch"),
@@ -231,8 +234,10 @@ def log_files(paths: Sequence[str | Path]) -> list[tuple[str, float]]:
 
 
 def read_log(path: str, score: str | None = None) -> pd.DataFrame:
-    """The rows of one log file; InsiderError naming the file if it cannot be read."""
+    """The rows of one log file, with the experiment it belongs to (`_experiment`); InsiderError
+    naming the file if it cannot be read."""
     try:
+        header = read_eval_log(path, header_only=True)
         df = samples_df(path, columns=columns(score), quiet=True, exclude_fields=_SKIP_FIELDS)
     except Exception as exc:  # any failure to parse is reported as a bad file, with its reason
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -246,11 +251,40 @@ def read_log(path: str, score: str | None = None) -> pd.DataFrame:
             "run experiments with `insider run`"
         )
     # Inspect's own `sample_id` is the sample's unique id across runs; ours is the dataset id
-    return df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(log_file=os.path.abspath(path))
+    return df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(
+        log_file=os.path.abspath(path), _experiment=experiment_of(header)
+    )
+
+
+def experiment_of(log: EvalLog) -> str:
+    """What makes logs attempts of one experiment: the same eval set (log dir) and the same task
+    identity (task, its arguments, model, generate config, limits: what eval-set resumes by).
+    A log from outside an eval set is an experiment of its own."""
+    return f"{log.eval.eval_set_id or log.eval.eval_id}/{task_identifier(log, None)}"
+
+
+def refuse_mixed_experiments(df: pd.DataFrame) -> None:
+    """Rows of different experiments with the same (model, pack, mode, condition, epoch) are never
+    merged into one: refuse, naming two logs that clash."""
+    clashing = df.groupby(ROW_KEY, dropna=False, sort=False)["_experiment"].transform("nunique") > 1
+    if not clashing.any():
+        return
+    first = df[clashing].iloc[0]
+    same = df[clashing & (df[ROW_KEY].fillna("").eq(first[ROW_KEY].fillna("")).all(axis=1))]
+    other = same[same["_experiment"] != first["_experiment"]].iloc[0]
+    key = ", ".join(f"{k} {first[k]}" for k in ROW_KEY)
+    raise InsiderError(
+        f"{first['log_file']} (task {first['task']}, eval {first['eval_id']}) and {other['log_file']} "
+        f"(task {other['task']}, eval {other['eval_id']}) are different experiments that both hold {key}; "
+        "insider never merges them into one row or cell: report each experiment's logs separately"
+    )
 
 
 def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.DataFrame:
     """Every sample of every log under `paths`, one row per (model, pack, mode, condition, epoch).
+
+    Logs of one experiment (retried attempts of an eval-set task) are merged, each row taken from
+    the newest complete log; logs of different experiments that hold the same row are refused.
 
     Args:
         paths: log directories and/or log files.
@@ -264,6 +298,7 @@ def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.D
     if not frames:
         raise InsiderError(f"the logs in {', '.join(map(str, paths))} hold no finished sample yet")
     df = pd.concat(frames, ignore_index=True)
+    refuse_mixed_experiments(df)
     if score is not None and not (df["score_key"] == score).any():
         raise InsiderError(f"no sample in these logs has a score named {score!r}; drop --score to use the latest verdict")
     # retried attempts: keep each key once, from a successful log first, then the newest file
@@ -332,7 +367,28 @@ def read_results(path: str | Path) -> pd.DataFrame:
     needed = {"model", "condition_id", "outcome"}
     if not needed <= set(df.columns):
         raise InsiderError(f"{path} is not a results table: it lacks column(s) {', '.join(sorted(needed - set(df.columns)))}")
-    return conform(complete(df))
+    table = conform(complete(df))
+    refuse_repeated_rows(table, path)
+    return table
+
+
+def refuse_repeated_rows(df: pd.DataFrame, source: str | Path) -> None:
+    """A results table has one row per (model, pack, mode, condition, epoch); a repeat (two
+    experiments' tables joined?) is refused rather than counted twice or merged."""
+    if df["epoch"].isna().all():  # a hand-made table without epochs: nothing identifies a sample
+        return
+    repeated = df.duplicated(ROW_KEY, keep="first")
+    if repeated.any():
+        second = df.index[repeated][0]
+        first = df.index[(df[ROW_KEY].fillna("") == df.loc[second, ROW_KEY].fillna("")).all(axis=1)][0]
+        key = ", ".join(f"{k} {df.at[first, k]}" for k in ROW_KEY)
+        origin = " and ".join(
+            f"row {i + 1} (task {df.at[i, 'task']}, eval {df.at[i, 'eval_id']})" for i in (first, second)
+        )
+        raise InsiderError(
+            f"{source}: {origin} both hold {key}; insider never merges rows of different experiments: "
+            "report each experiment's table separately"
+        )
 
 
 def complete(df: pd.DataFrame) -> pd.DataFrame:
