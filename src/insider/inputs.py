@@ -1,4 +1,4 @@
-"""Reading files a user hands us (experiments, packs, labels): text only, strict, bounded.
+"""Reading files a user hands us (experiments, packs, labels, logs): text only, strict, bounded.
 
 Every problem is an `InsiderError` naming the file: a file that is not UTF-8 text (binary,
 UTF-16), one larger than `MAX_FILE_BYTES`, YAML nested deeper than `MAX_DEPTH` or whose
@@ -197,3 +197,11 @@ def load_json(text: str, where: str) -> Any:
     if too_deep(value):
         raise InsiderError(deep)
     return value
+
+
+def unreadable_log(
+    path: str | Path, exc: BaseException, fix: str = "move it out of the log dir, or run the experiment again to rewrite it"
+) -> InsiderError:
+    """The one line for an Inspect log that cannot be read (truncated by a crash, not a log at all)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InsiderError(f"cannot read log {path}: {reason} (the file is corrupt or truncated; {fix})")

@@ -24,6 +24,7 @@ from inspect_ai.model import ModelUsage
 
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
+from insider.inputs import unreadable_log
 from insider.experiment.pricing import cost_usd
 from insider.judges.verdict import SCORE_PREFIX, score_outcome, verdict_key
 from insider.outputs import check_file_target, write_file
@@ -240,11 +241,7 @@ def read_log(path: str, score: str | None = None) -> pd.DataFrame:
         header = read_eval_log(path, header_only=True)
         df = samples_df(path, columns=columns(score), quiet=True, exclude_fields=_SKIP_FIELDS)
     except Exception as exc:  # any failure to parse is reported as a bad file, with its reason
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InsiderError(
-            f"cannot read log {path}: {reason} (the file is corrupt or truncated; move it out of the log dir, "
-            "or run the experiment again to rewrite it)"
-        ) from None
+        raise unreadable_log(path, exc) from None
     if not df.empty and df["condition_id"].isna().any():
         raise InsiderError(
             f"log {path} is not an insider run: its samples have no condition_id metadata; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from inspect_ai import eval_set
 from inspect_ai._util.error import PrerequisiteError
@@ -18,6 +19,7 @@ from insider.experiment.estimate import Estimate, estimate_experiment, prompt_to
 from insider.experiment.preflight import check_context, check_judge, check_local_context, check_model
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
+from insider.inputs import unreadable_log
 from insider.redact import guard
 
 
@@ -56,13 +58,26 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     return estimate_experiment(experiment, prompts)
 
 
-def spend_in_logs(log_dir: str, experiment: Experiment) -> float:
-    """Dollars recorded by earlier runs in `log_dir` (0 when there are none)."""
+def log_headers(log_dir: str) -> list[EvalLog]:
+    """The header of every log already in `log_dir`; one that cannot be read (a crash truncated it)
+    stops the run in one line before anything is written."""
     if not Path(log_dir).is_dir():
-        return 0.0
-    total = 0.0
+        return []
+    headers = []
     for info in list_eval_logs(log_dir):
-        header = read_eval_log(info, header_only=True)
+        try:
+            headers.append(read_eval_log(info, header_only=True))
+            read_eval_log_sample_summaries(info)
+        except Exception as exc:  # whatever the reader raises, the file is unusable: name it
+            fix = f"move it out of {log_dir} and run again: the samples it held run again"
+            raise unreadable_log(unquote(urlparse(info.name).path), exc, fix) from None
+    return headers
+
+
+def spend_in_logs(headers: list[EvalLog], experiment: Experiment) -> float:
+    """Dollars recorded by earlier runs (0 when there are none)."""
+    total = 0.0
+    for header in headers:
         for model, usage in (header.stats.model_usage if header.stats else {}).items():
             total += usage_cost(model, usage, batch=bool(experiment.run.batch), overrides=experiment.run.prices) or 0.0
     return total
@@ -121,7 +136,7 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
             f"estimated cost ${expected:,.2f} exceeds run.budget_usd ${run.budget_usd:,.2f}; "
             "raise the budget, cut the grid or samples, or see `insider estimate`"
         )
-    earlier = spend_in_logs(run.log_dir, experiment)
+    earlier = spend_in_logs(log_headers(run.log_dir), experiment)
     spend = budget.start_spend(run.budget_usd, earlier, bool(run.batch), run.prices)
     # each model judge through its role, built here so that its errors are redacted (see insider.redact)
     model_roles = {role: guard(get_model(name, memoize=False)) for role, name in experiment.judge.roles().items()} or None
