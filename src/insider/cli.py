@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own (vendored) click
 from rich.console import Console
 from rich.markup import escape
 
 from insider.errors import InsiderError
+from insider.redact import redact
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -309,7 +312,7 @@ def report(
         bool, typer.Option("--compare-paper", help="Add the replication check against the study's published rates.")
     ] = False,
     transcripts: Annotated[
-        int, typer.Option("--transcripts", help="Transcripts embedded per cell and outcome (-1: all, 0: none).")
+        int, typer.Option("--transcripts", min=-1, help="Transcripts embedded per cell and outcome (-1: all, 0: none).")
     ] = 10,
     score: ScoreOption = None,
 ) -> None:
@@ -329,7 +332,7 @@ def report(
 @app.command()
 def view(
     log_dir: Annotated[Path, typer.Argument(help="Log directory to browse.")],
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 7575,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 7575,
 ) -> None:
     """Open Inspect's transcript viewer on 127.0.0.1 (Ctrl-C stops it)."""
     import os
@@ -342,10 +345,31 @@ def view(
     os.execv(sys.executable, command)  # the viewer takes over this process (and its signals)
 
 
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """Print one `error:` line on stderr (credentials redacted) and exit."""
+    err_console.print(f"[bold red]error:[/] {escape(redact(' '.join(message.split())))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main() -> None:
-    """Entry point: run the app, turning InsiderError into one line and exit code 2."""
+    """Entry point: every failure is one `error:` line on stderr and exit code 2 (130 when interrupted)."""
     try:
-        app()
-    except InsiderError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # bare `insider`: the help, as before
+        sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
         sys.exit(2)
+    except UsageError as exc:
+        where = f"; see `{exc.ctx.command_path} --help`" if exc.ctx else ""
+        _fail(exc.format_message().rstrip(".") + where)
+    except typer.TyperException as exc:
+        _fail(exc.format_message())
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except InsiderError as exc:
+        _fail(str(exc))
+    except BrokenPipeError:  # `insider conditions | head`: the reader stopped reading
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (nothing more may reach the closed pipe)
+        sys.exit(1)
+    except OSError as exc:  # the file system refused (permission, disk full, a path that is not a directory)
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+    sys.exit(code if isinstance(code, int) else 0)
