@@ -338,7 +338,8 @@ def view(
     import os
 
     if not log_dir.is_dir():
-        raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (default: logs)")
+        problem = "is not a directory" if log_dir.exists() else "not found"
+        raise InsiderError(f"log directory {log_dir} {problem}; pass the run's log_dir (default: logs)")
     command = [sys.executable, "-m", "inspect_ai", "view", "start", "--log-dir", str(log_dir), "--host", "127.0.0.1", "--port", str(port)]
     console.print(f"Inspect viewer: http://127.0.0.1:{port}", highlight=False)
     sys.stdout.flush()
@@ -354,7 +355,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def main() -> None:
     """Entry point: every failure is one `error:` line on stderr and exit code 2 (130 when interrupted)."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="insider")
     except NoArgsIsHelpError as exc:  # bare `insider`: the help, as before
         sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
         sys.exit(2)
