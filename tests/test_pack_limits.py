@@ -4,11 +4,11 @@ directory with pack.yaml at its root, and nothing else in it is read. Every refu
 from __future__ import annotations
 
 import shutil
-import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from bounded import refusal
 from clihelp import run_cli
 from insider.errors import InsiderError
 from insider.scenarios import get_pack
@@ -31,15 +31,7 @@ def with_body(pack_dir: Path, body: str, file: str = "emails/tie.md") -> None:
 
 
 def refused(pack_dir: Path) -> str:
-    tracemalloc.start()
-    try:
-        with pytest.raises(InsiderError) as info:
-            DirectoryPack(pack_dir)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 100_000_000, f"refusing took {peak / 1e6:.0f} MB"
-    return str(info.value)
+    return refusal(lambda: DirectoryPack(pack_dir), max_bytes=100_000_000)
 
 
 @pytest.mark.timeout(60)
