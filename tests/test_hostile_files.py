@@ -15,7 +15,7 @@ from bounded import refusal
 
 from insider.errors import InsiderError
 from insider.experiment.config import load_experiment
-from insider.inputs import MAX_DEPTH, read_text
+from insider.inputs import MAX_DEPTH, MAX_FILE_BYTES, read_text
 from insider.judges.validate import load_labels
 from insider.scenarios.directory import DirectoryPack
 
@@ -84,6 +84,16 @@ def test_a_file_over_the_size_limit_is_not_read_to_the_end(tmp_path: Path) -> No
     path.write_bytes(b"a" * 2_000)
     with pytest.raises(InsiderError, match="larger than 1,000 bytes"):
         read_text(path, max_bytes=1_000)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_an_endless_device_is_read_no_further_than_the_limit() -> None:
+    """A device has no size to check first; reading stops at the limit."""
+    message = refusal(lambda: load_experiment("/dev/zero"), max_bytes=2 * MAX_FILE_BYTES)
+    assert message == f"experiment file /dev/zero is larger than {MAX_FILE_BYTES:,} bytes; is it the right file?"
+    with pytest.raises(InsiderError, match="larger than 4,096 bytes"):
+        read_text("/dev/zero", max_bytes=4_096)
 
 
 @pytest.fixture
