@@ -85,53 +85,64 @@ def test_model_args_credentials_other_than_api_key_are_refused(tmp_path: Path, c
     assert result.code == 2 and "looks like a credential" in result.err and SECRET not in result.err
 
 
-def run_leaky(tmp_path: Path, source: str) -> tuple[Path, str]:
-    """`insider run` against a server whose every answer is an error echoing a credential, then
-    `results` and `report`; returns the directory holding everything written, and the terminal text."""
-    agent = "openai-api/fake/agent-leaky"
+#: one credential from each source: the provider's env key, a *_TOKEN variable, a model_args api_key
+ENV_KEY = "sk-insider-env-key-5e1f0a9c3b7d2e4f6a8b"
+TOKEN = "tok-insider-deployment-0c2e4a6b8d9f1e3a"
+ARGS_KEY = "sk-insider-model-args-7a9c1e3b5d7f9a2c"
+
+
+@pytest.fixture(scope="module")
+def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`insider run` of two agents against a server that answers every call with an error echoing a
+    credential: agent A (key in FAKE_API_KEY) gets a 400 echoing its key and a *_TOKEN value, agent
+    B (key in model_args, unknown to the server) a 401 echoing the key it sent. Returns the run's
+    directory and what the run printed."""
+    root = tmp_path_factory.mktemp("leaky")
+    agents = ["openai-api/fake/agent-leaky", "openai-api/fakeb/agent-leaky-b"]
     experiment = {
         "name": "leaky",
-        "models": [agent],
+        "models": agents,
+        "model_args": {agents[1]: {"api_key": ARGS_KEY}},
         "grid": [{"conditions": ["blackmail_none-none_none", "leaking_none-none_none"]}],
         "judge": "rules",
-        "run": {"log_dir": str(tmp_path / "logs"), "max_retries": 0, "retry_on_error": 1, "retry_attempts": 0},
+        "run": {"log_dir": str(root / "logs"), "max_retries": 0, "retry_on_error": 1, "retry_attempts": 0},
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_")}
-    server_key = SECRET if source != "token-env" else "fake-key-not-a-secret"
-    if source == "model_args":
-        experiment["model_args"] = {agent: {"api_key": SECRET}}
-    with FakeServer(always("echo_key"), api_key=server_key, echoed=SECRET) as server:
-        env["FAKE_BASE_URL"] = server.url
-        if source != "model_args":
-            env["FAKE_API_KEY"] = server_key
-        if source == "token-env":
-            env["DEPLOYMENT_ACCESS_TOKEN"] = SECRET
-        config = tmp_path / "leaky.yaml"
-        config.write_text(yaml.safe_dump(experiment))
-        done = subprocess.run([sys.executable, "-m", "insider", "run", str(config)], env={**env, "XDG_DATA_HOME": str(tmp_path / "data")},
-                              capture_output=True, text=True, timeout=300)
-        assert server.count(model="agent-leaky") >= 2, done.stderr[-2000:]
+    config = root / "leaky.yaml"
+    config.write_text(yaml.safe_dump(experiment))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_", "FAKEB_"))}
+    with FakeServer(always("echo_key"), api_key=ENV_KEY, echoed=f"{ENV_KEY} (deployment {TOKEN})") as server:
+        env.update(FAKE_BASE_URL=server.url, FAKE_API_KEY=ENV_KEY, FAKEB_BASE_URL=server.url, DEPLOYMENT_ACCESS_TOKEN=TOKEN,
+                   XDG_DATA_HOME=str(root / "data"))
+        done = subprocess.run([sys.executable, "-m", "insider", "run", str(config)], env=env, capture_output=True, text=True, timeout=300)
+        assert server.count(model="agent-leaky") >= 2 and server.count(model="agent-leaky-b") >= 2, done.stderr[-2000:]
+        assert server.replies["unauthorized"] >= 2 and server.replies["echo_key"] >= 2
     assert done.returncode == 1, done.stderr[-2000:]  # every sample errored
-    terminal = done.stdout + done.stderr
-    for command in (["results", str(tmp_path / "logs"), "--out", str(tmp_path / "out" / "results.csv")],
-                    ["report", str(tmp_path / "logs"), "--out", str(tmp_path / "out" / "report"), "--transcripts", "-1"]):
-        later = subprocess.run([sys.executable, "-m", "insider", *command], env=env, capture_output=True, text=True, timeout=300)
-        assert later.returncode == 0, later.stderr
-        terminal += later.stdout + later.stderr
-    return tmp_path, terminal
+    return root, done.stdout + done.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("source", ["provider-key-env", "token-env", "model_args"])
-def test_a_provider_error_echoing_a_credential_is_stored_and_shown_redacted(tmp_path: Path, source: str) -> None:
-    root, terminal = run_leaky(tmp_path, source)
-    found = [where for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".yaml")
-             for where, text in texts(path) if SECRET in text]
-    assert found == []
-    assert SECRET not in terminal
+@pytest.mark.parametrize("secret", [ENV_KEY, TOKEN, ARGS_KEY], ids=["env-api-key", "token-variable", "model-args-api-key"])
+def test_a_provider_error_echoing_a_credential_is_stored_and_shown_redacted(
+    leaky_run: tuple[Path, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    root, terminal = leaky_run
+    monkeypatch.setenv("FAKE_API_KEY", ENV_KEY)
+    monkeypatch.setenv("DEPLOYMENT_ACCESS_TOKEN", TOKEN)
+    register([ARGS_KEY])  # what loading the experiment file does
+    out = root / f"out-{secret[:6]}"
+    for command in (["results", str(root / "logs"), "--out", str(out / "results.csv")],
+                    ["report", str(root / "logs"), "--out", str(out / "report"), "--transcripts", "-1"]):
+        result = run_cli(capsys, *command)
+        assert result.code == 0, result.err
+        terminal += result.out + result.err
+
     logged = [text for log in (root / "logs").glob("*.eval") for _, text in texts(log)]
-    assert any(f"request rejected for credential {REDACTED}" in text for text in logged), "the error was not logged at all"
-    assert f"credential {REDACTED}" in (root / "out" / "results.csv").read_text()
+    assert any(f"request rejected for credential {REDACTED}" in text for text in logged), "the 400 was not logged"
+    assert any(f"invalid api key '{REDACTED}'" in text for text in logged), "the 401 was not logged"
+    found = [where for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".yaml")
+             for where, text in texts(path) if secret in text]
+    assert found == []
+    assert secret not in terminal
+    assert REDACTED in (out / "results.csv").read_text()
 
 
 def test_results_and_reports_redact_logs_written_without_redaction(

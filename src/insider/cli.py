@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own (vendored) click
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own (vendored) click
 
 from insider.errors import InsiderError
 from insider.redact import redact
@@ -335,8 +335,6 @@ def view(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 7575,
 ) -> None:
     """Open Inspect's transcript viewer on 127.0.0.1 (Ctrl-C stops it)."""
-    import os
-
     if not log_dir.is_dir():
         problem = "is not a directory" if log_dir.exists() else "not found"
         raise InsiderError(f"log directory {log_dir} {problem}; pass the run's log_dir (default: logs)")

@@ -61,6 +61,8 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
 def log_headers(log_dir: str) -> list[EvalLog]:
     """The header of every log already in `log_dir`; one that cannot be read (a crash truncated it)
     stops the run in one line before anything is written."""
+    if Path(log_dir).exists() and not Path(log_dir).is_dir():
+        raise InsiderError(f"run.log_dir {log_dir} is a file, not a directory; choose another log dir (--log-dir)")
     if not Path(log_dir).is_dir():
         return []
     headers = []
