@@ -110,16 +110,21 @@ def _estimate_table(estimate: "Estimate") -> "Table":
     def count(value: int) -> str:
         return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k" if value >= 1e4 else f"{value:,}"
 
+    reasoning = any(row.reasoning_tokens_max for row in estimate.rows)
     table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions x {estimate.samples_per_condition} samples")
     table.add_column("model", overflow="fold")
-    for column in ("calls", "input", "cached", "output exp / max", "cost exp / max"):
+    columns = ("calls", "input", "cached", "output exp / max", *(["of which reasoning"] if reasoning else []), "cost exp / max")
+    for column in columns:
         table.add_column(column, justify="right")
     for row in estimate.rows:
         cached = f"{row.cached_input_tokens / row.input_tokens:.0%}" if row.input_tokens else "-"
+        name = row.model if row.model == row.base_model or not row.base_model else f"{row.model} ({row.base_model})"
+        thinking = [f"{count(row.reasoning_tokens_expected)} / {count(row.reasoning_tokens_max)}"] if reasoning else []
         table.add_row(
-            row.model + (" (judge)" if row.role == "judge" else ""),
+            name + (" (judge)" if row.role == "judge" else ""),
             count(row.calls), count(row.input_tokens), cached,
             f"{count(row.output_tokens_expected)} / {count(row.output_tokens_max)}",
+            *thinking,
             f"{money(row.cost_expected_usd)} / {money(row.cost_max_usd)}",
         )
     table.caption = "; ".join(estimate.assumptions)

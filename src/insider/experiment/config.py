@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from inspect_ai.model import GenerateConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from insider.conditions import Condition, GridEntry, expand_grid
@@ -75,6 +77,128 @@ class RunConfig(BaseModel):
 
         return {name: Price.model_validate(price).model_dump(exclude_none=True) for name, price in value.items()}
 
+    def inspect_settings(self) -> dict[str, Any]:
+        """The run-wide Inspect generation settings (connections, batching, caching, timeouts,
+        retries). Sampling settings are each model entry's own (`Experiment.generate_settings`)."""
+        settings: dict[str, Any] = {
+            "max_connections": self.max_connections,
+            "batch": self.batch or None,
+            "cache_prompt": self.cache_prompt,
+            "cache": self.cache or None,
+            "timeout": self.timeout,
+            "attempt_timeout": self.attempt_timeout,
+            "max_retries": self.max_retries,
+        }
+        return {key: value for key, value in settings.items() if value is not None}
+
+
+#: keys of a `models:` entry that are not Inspect generation settings
+ENTRY_KEYS = ("model", "label", "model_args")
+#: generation settings the `run:` section sets once for the whole run
+RUN_SETTINGS = ("max_connections", "batch", "cache", "cache_prompt", "timeout", "attempt_timeout", "max_retries")
+#: generation settings a model entry may not set, and why
+REFUSED_SETTINGS = {
+    "system_message": "the pack writes the system prompt",
+    "num_choices": "a sample is one answer",
+    "fallback_models": "another model would answer under this entry's label",
+}
+#: numeric settings and their allowed range (Inspect's GenerateConfig checks types only)
+SETTING_RANGES: dict[str, tuple[float, float | None]] = {
+    "max_tokens": (1, 1_000_000),
+    "reasoning_tokens": (0, 1_000_000),
+    "temperature": (0, 2),
+    "top_p": (0, 1),
+    "top_k": (1, None),
+    "seed": (0, 2**63 - 1),
+}
+#: settings that turn a model's own reasoning (thinking) on or shape it
+REASONING_SETTINGS = ("reasoning_effort", "reasoning_tokens", "reasoning_summary", "reasoning_mode", "effort")
+
+
+def _setting_problem(key: str) -> str | None:
+    """Why `key` cannot be a model entry's setting (None when it can)."""
+    if key in RUN_SETTINGS:
+        return f"{key!r} is a run setting: set run.{key} (it applies to every model)"
+    if key in REFUSED_SETTINGS:
+        return f"{key!r} cannot be set per model: {REFUSED_SETTINGS[key]}"
+    if key not in GenerateConfig.model_fields:
+        close = difflib.get_close_matches(key, [*ENTRY_KEYS, *GenerateConfig.model_fields], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"unknown key {key!r}: an entry takes model, label, model_args and Inspect's generation "
+            f"settings (GenerateConfig: temperature, max_tokens, reasoning_effort, reasoning_tokens, ...){hint}"
+        )
+    return None
+
+
+class ModelEntry(BaseModel):
+    """One `models:` entry: an Inspect model name, the label results show, and its own settings.
+
+    Written as a name (`openai/gpt-4.1`) or a mapping whose keys besides `model`, `label` and
+    `model_args` are Inspect generation settings (`reasoning_effort`, `max_tokens`, ...).
+    """
+
+    model_config = _STRICT
+
+    #: the Inspect model name (`provider/model`)
+    model: str = Field(min_length=1)
+    #: what results, reports and plots call this entry (default: the model name)
+    label: str = ""
+    #: provider arguments for this entry, over the top-level `model_args` of its model name
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    #: Inspect generation settings for this entry, as written (null removes a top-level default)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"model": value}
+        if not isinstance(value, dict):
+            return value
+        written = {key: item for key, item in value.items() if key not in ENTRY_KEYS}
+        for key in written:
+            problem = _setting_problem(str(key))
+            if problem:
+                raise ValueError(problem)
+        bad = _non_finite(written)
+        if bad:
+            raise ValueError(f"{bad} is not a finite number")
+        try:
+            config = GenerateConfig.model_validate(written, strict=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']} (got {first.get('input')!r})") from None
+        settings = {key: config.model_dump(mode="json")[key] for key in written}
+        for key, (low, high) in SETTING_RANGES.items():
+            number = settings.get(key)
+            if number is not None and (number < low or (high is not None and number > high)):
+                bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+                raise ValueError(f"{key} must be {bound} (got {number!r})")
+        return {**{key: value[key] for key in ENTRY_KEYS if key in value}, "settings": settings}
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _text(cls, label: Any) -> Any:
+        if isinstance(label, bool):
+            raise ValueError("a label must be text: put it in quotes (YAML reads off, on, yes and no as true/false)")
+        return str(label) if isinstance(label, (int, float)) else label
+
+    @field_validator("label")
+    @classmethod
+    def _printable(cls, label: str) -> str:
+        if label != label.strip() or any(not ch.isprintable() for ch in label):
+            raise ValueError(f"label {label!r} has surrounding spaces or control characters")
+        return label
+
+    @model_validator(mode="after")
+    def _default_label(self) -> "ModelEntry":
+        if not self.label:
+            self.label = self.model
+        check_provider_args("model_args", self.model_args)
+        return self
+
 
 class Experiment(BaseModel):
     """An experiment: a pack, a mode, models, and a grid of conditions."""
@@ -86,7 +210,8 @@ class Experiment(BaseModel):
     #: paper | builtin | path to a pack directory
     pack: str = "paper"
     mode: Mode = "text"
-    models: list[str] = Field(min_length=1)
+    #: model names, or entries with a label and their own generation settings
+    models: list[ModelEntry] = Field(min_length=1)
     #: provider arguments per model name, e.g. {"vllm/my-model": {"base_url": "http://127.0.0.1:8000/v1"}}
     model_args: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: epochs per condition
@@ -109,23 +234,29 @@ class Experiment(BaseModel):
     @classmethod
     def _model_args(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for model, args in value.items():
-            for path, secret in credential_keys(args):
-                if path != "api_key":
-                    raise ValueError(
-                        f"{model}: {path} looks like a credential, and Inspect writes model_args (all but api_key) "
-                        "into every log; pass it as api_key or set it in the environment"
-                    )
-                register([secret])
-            bad = _non_finite(args)
-            if bad:
-                raise ValueError(f"{model}: {bad} is not a finite number")
+            check_provider_args(model, args)
         return value
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_labels(cls, models: list[ModelEntry]) -> list[ModelEntry]:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(models):
+            if entry.label in seen:
+                raise ValueError(
+                    f"models[{seen[entry.label]}] and models[{i}] are both labelled {entry.label!r} (a label defaults "
+                    f"to the model name); give each entry its own label, e.g. {{model: {entry.model}, label: "
+                    "thinking-high, reasoning_effort: high}"
+                )
+            seen[entry.label] = i
+        return models
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Experiment":
         if not self.conditions():
             raise ValueError("grid expands to no conditions")
-        unknown = [m for m in self.model_args if m not in self.models]
+        names = [entry.model for entry in self.models]
+        unknown = [m for m in self.model_args if m not in names]
         if unknown:
             raise ValueError(f"model_args names {', '.join(unknown)}, which is not in models")
         return self
@@ -133,6 +264,31 @@ class Experiment(BaseModel):
     def conditions(self) -> list[Condition]:
         """The grid, expanded and de-duplicated."""
         return expand_grid(self.grid)
+
+    def generate_settings(self, entry: ModelEntry) -> dict[str, Any]:
+        """The entry's generation settings over the top-level defaults (temperature, max_tokens,
+        seed); a setting written as null is not sent at all."""
+        merged = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed, **entry.settings}
+        return {key: value for key, value in merged.items() if value is not None}
+
+    def provider_args(self, entry: ModelEntry) -> dict[str, Any]:
+        """Provider arguments of an entry: the top-level `model_args` of its name, then its own."""
+        return {**self.model_args.get(entry.model, {}), **entry.model_args}
+
+
+def check_provider_args(model: str, args: dict[str, Any]) -> None:
+    """Provider arguments hold credentials only as `api_key` (registered as secrets), and only
+    finite numbers; ValueError otherwise."""
+    for path, secret in credential_keys(args):
+        if path != "api_key":
+            raise ValueError(
+                f"{model}: {path} looks like a credential, and Inspect writes model_args (all but api_key) "
+                "into every log; pass it as api_key or set it in the environment"
+            )
+        register([secret])
+    bad = _non_finite(args)
+    if bad:
+        raise ValueError(f"{model}: {bad} is not a finite number")
 
 
 def _non_finite(value: Any, path: str = "") -> str | None:

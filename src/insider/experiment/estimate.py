@@ -3,14 +3,19 @@
 Input tokens are counted with tiktoken's `o200k_base` on the rendered prompts (other
 providers' tokenizers differ by a few percent). Output tokens use
 `run.expected_output_tokens` per call (capped by `max_tokens`) for the expected figure
-and `max_tokens` for the upper bound.
+and `max_tokens` for the upper bound. Reasoning (thinking) tokens are billed as output:
+a model entry that asks for reasoning is expected to use its whole budget
+(`reasoning_tokens`, or Inspect's budget for its `reasoning_effort`), within `max_tokens`,
+which bounds thinking and answer together.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import tiktoken
+from inspect_ai.model._reasoning import effort_to_reasoning_tokens  # Inspect's effort -> budget table
 from pydantic import BaseModel
 
 from insider.agent.actions import ActionRecord
@@ -56,17 +61,33 @@ def calls_per_sample(prompt: ScenarioPrompt, mode: str) -> int:
     return 3 + len(prompt.emails)  # list, read each email, act, finish
 
 
-class ModelEstimate(BaseModel):
-    """The estimate for one model (or the judge)."""
+def reasoning_budget(settings: dict[str, Any]) -> int:
+    """Tokens per call a model entry's settings let it think: `reasoning_tokens`, else Inspect's
+    budget for its `reasoning_effort` (minimal 2048, low 4096, medium 10000, high 16000); 0 when
+    the settings ask for no reasoning."""
+    if settings.get("reasoning_tokens") is not None:
+        return int(settings["reasoning_tokens"])
+    return effort_to_reasoning_tokens(settings.get("reasoning_effort")) or 0
 
+
+class ModelEstimate(BaseModel):
+    """The estimate for one model entry (or the judge)."""
+
+    #: the entry's label (the model name unless the entry has a label)
     model: str
+    #: the Inspect model name, which sets the price
+    base_model: str = ""
     role: str = "agent"
     samples: int
     calls: int
     input_tokens: int
     cached_input_tokens: int
+    #: output tokens, reasoning included (providers bill reasoning as output)
     output_tokens_expected: int
     output_tokens_max: int
+    #: the reasoning part of the output tokens
+    reasoning_tokens_expected: int = 0
+    reasoning_tokens_max: int = 0
     cost_expected_usd: float | None
     cost_max_usd: float | None
 
@@ -115,23 +136,29 @@ def judge_prompt_tokens(prompt_set: PromptSet, prompt: ScenarioPrompt) -> int:
 
 
 def judge_rows(
-    experiment: Experiment, prompts: list[ScenarioPrompt], per_sample_calls: list[int], expected_out: int, max_tokens: int
+    experiment: Experiment, prompts: list[ScenarioPrompt], per_sample_calls: list[int], responses: list[tuple[int, int, int]]
 ) -> list[ModelEstimate]:
-    """One row per model judge (each panel member is asked about every judged sample)."""
+    """One row per model judge (each panel member is asked about every judged sample).
+
+    `responses` holds, per model entry, the tokens of one call's answer, of its reasoning
+    (expected) and at most (max_tokens). The awareness classifier reads the reasoning; the
+    harm judge reads it unless `judge.show_reasoning` is off.
+    """
     judge = experiment.judge
-    epochs, agents = experiment.samples, len(experiment.models)
+    epochs, agents = experiment.samples, len(responses)
     judged = len(prompts) * epochs * agents
     aware = [judge.awareness or parse_condition_id(p.condition_id).awareness_notice for p in prompts]
     aware_calls = sum(aware) * epochs * agents
     awareness_overhead = _messages_tokens(PROMPTS[judge.prompt_set].awareness_messages(""))
-    # the agent's whole response is in every judge prompt: expected and at most
-    response = [calls * expected_out for calls in per_sample_calls]
-    response_max = [calls * max_tokens for calls in per_sample_calls]
-    overhead = [judge_prompt_tokens(judge.prompt_set, p) for p in prompts]
-    harm_in = epochs * agents * (sum(overhead) + sum(response))
-    harm_in_max = epochs * agents * (sum(overhead) + sum(response_max))
-    aware_in = epochs * agents * sum(a * (awareness_overhead + r) for a, r in zip(aware, response))
-    aware_in_max = epochs * agents * sum(a * (awareness_overhead + r) for a, r in zip(aware, response_max))
+    overhead = sum(judge_prompt_tokens(judge.prompt_set, p) for p in prompts)
+    harm_in = harm_in_max = aware_in = aware_in_max = 0
+    for answer, thinking, max_tokens in responses:
+        # the agent's whole response is in every judge prompt: expected and at most
+        shown = answer + (thinking if judge.show_reasoning else 0)
+        harm_in += epochs * (overhead + sum(calls * shown for calls in per_sample_calls))
+        harm_in_max += epochs * (overhead + sum(calls * max_tokens for calls in per_sample_calls))
+        aware_in += epochs * sum(a * (awareness_overhead + c * (answer + thinking)) for a, c in zip(aware, per_sample_calls))
+        aware_in_max += epochs * sum(a * (awareness_overhead + c * max_tokens) for a, c in zip(aware, per_sample_calls))
     calls = judged + aware_calls
     attempts = judge.max_attempts
     rows = []
@@ -141,6 +168,7 @@ def judge_rows(
         rows.append(
             ModelEstimate(
                 model=name,
+                base_model=name,
                 role="judge",
                 samples=judged,
                 calls=calls,
@@ -160,40 +188,60 @@ def judge_rows(
 def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -> Estimate:
     """Estimate the cost of running `experiment` whose conditions rendered to `prompts`."""
     epochs = experiment.samples
-    max_tokens = experiment.max_tokens or 4000
-    expected_out = min(experiment.run.expected_output_tokens, max_tokens)
     per_sample_calls = [calls_per_sample(p, experiment.mode) for p in prompts]
     per_sample_input = [prompt_tokens(p, experiment.mode) * c for p, c in zip(prompts, per_sample_calls)]
     samples = len(prompts) * epochs
     calls = sum(per_sample_calls) * epochs
     input_tokens = sum(per_sample_input) * epochs
     rows: list[ModelEstimate] = []
-    for model in experiment.models:
+    responses: list[tuple[int, int, int]] = []  # per entry: answer, reasoning and at most, per call
+    for entry in experiment.models:
+        settings = experiment.generate_settings(entry)
+        budget = reasoning_budget(settings)
+        # max_tokens bounds thinking and answer together; unset, the budget plus a default answer
+        max_tokens = settings.get("max_tokens") or budget + 4000
+        answer = min(experiment.run.expected_output_tokens, max_tokens)
+        thinking_max = min(budget, max_tokens)
+        thinking = min(budget, max_tokens - answer)
         # epochs repeat the same prompt, so all but the first few (sent concurrently, before the
         # cache holds the prompt) can read it from the provider's cache
         misses = min(epochs, experiment.run.max_connections or 10)
-        cached = sum(per_sample_input) * (epochs - misses) if _caches(model, experiment) else 0
+        cached = sum(per_sample_input) * (epochs - misses) if _caches(entry.model, experiment) else 0
+        expected_out, max_out = calls * (answer + thinking), calls * max_tokens
         rows.append(
             ModelEstimate(
-                model=model,
+                model=entry.label,
+                base_model=entry.model,
                 samples=samples,
                 calls=calls,
                 input_tokens=input_tokens,
                 cached_input_tokens=cached,
-                output_tokens_expected=calls * expected_out,
-                output_tokens_max=calls * max_tokens,
-                cost_expected_usd=_cost(model, experiment, input_tokens - cached, cached, calls * expected_out),
-                cost_max_usd=_cost(model, experiment, input_tokens - cached, cached, calls * max_tokens),
+                output_tokens_expected=expected_out,
+                output_tokens_max=max_out,
+                reasoning_tokens_expected=calls * thinking,
+                reasoning_tokens_max=calls * thinking_max,
+                cost_expected_usd=_cost(entry.model, experiment, input_tokens - cached, cached, expected_out),
+                cost_max_usd=_cost(entry.model, experiment, input_tokens - cached, cached, max_out),
             )
         )
-    rows += judge_rows(experiment, prompts, per_sample_calls, expected_out, max_tokens)
+        responses.append((answer, thinking, max_tokens))
+    rows += judge_rows(experiment, prompts, per_sample_calls, responses)
+    budgets = sorted({reasoning_budget(experiment.generate_settings(entry)) for entry in experiment.models})
+    limits = sorted({experiment.generate_settings(entry).get("max_tokens") or 0 for entry in experiment.models})
     assumptions = [
         "input tokens counted with tiktoken o200k_base on the rendered prompts",
-        f"expected output {expected_out} tokens per call (run.expected_output_tokens); upper bound max_tokens={max_tokens}",
+        f"expected output {experiment.run.expected_output_tokens} tokens per call (run.expected_output_tokens); "
+        f"upper bound max_tokens={'/'.join(str(m) if m else 'unset (4000 plus any reasoning budget)' for m in limits)}",
         "prompt caching: epochs beyond the first max_connections read the shared prompt from the provider's cache"
         if experiment.run.cache_prompt is not False
         else "prompt caching off (run.cache_prompt: false)",
     ]
+    if budgets != [0]:
+        assumptions.append(
+            "reasoning: a model entry that asks for it uses its whole budget (reasoning_tokens, or Inspect's budget "
+            "for its reasoning_effort), billed as output, within max_tokens; models that reason without being asked "
+            "are not counted"
+        )
     if experiment.mode != "text":
         assumptions.append(f"{experiment.mode} mode: calls per sample estimated (tools 3; inbox 3 + one per email)")
     if experiment.judge.uses_model:

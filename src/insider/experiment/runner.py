@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from inspect_ai import eval_set
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
-from inspect_ai.model import GenerateConfig, Model, get_model
+from inspect_ai.model import get_model
 
 from insider.errors import InsiderError, one_line
 from insider.experiment import budget
 from insider.experiment.config import Experiment
 from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
-from insider.experiment.preflight import check_context, check_judge, check_local_context, check_model
+from insider.experiment.preflight import (
+    check_context,
+    check_judge,
+    check_local_context,
+    check_model,
+    reasoning_room,
+    thinking_budget,
+    unsupported_settings,
+)
 from insider.experiment.pricing import usage_cost
 from insider.experiment.tasks import check_mode, experiment_task, render_all
 from insider.inputs import unreadable_log
@@ -44,17 +51,21 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     check_mode(experiment.pack, experiment.mode)
     conditions = [c.id for c in experiment.conditions()]
     prompts = render_all(experiment.pack, conditions, experiment.allow_unfilled)
-    for i, model in enumerate(experiment.models):
-        check_model(model, f"models[{i}]", require_keys, experiment.model_args.get(model))
-    check_judge(experiment.judge, {c.scenario for c in experiment.conditions()}, require_keys)
     longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
     longest_tokens = prompt_tokens(longest, experiment.mode)
-    for model in experiment.models:
-        check_context(model, longest_tokens, experiment.max_tokens or 0, longest.condition_id)
-        if model.startswith("insider-local/"):
-            check_local_context(
-                model, experiment.model_args.get(model), prompts, experiment.mode, experiment.max_tokens or 1024
-            )
+    for i, entry in enumerate(experiment.models):
+        where = f"models[{i}]" + (f" ({entry.label})" if entry.label != entry.model else "")
+        settings = experiment.generate_settings(entry)
+        model = check_model(entry.model, where, require_keys, experiment.provider_args(entry))
+        api = model.api if model is not None else None
+        problems = unsupported_settings(entry.model, settings, api) + [p for p in [reasoning_room(settings, api)] if p]
+        if problems:
+            raise InsiderError(f"{where}: " + "; ".join(problems))
+        max_tokens = settings.get("max_tokens") or 0
+        check_context(entry.model, longest_tokens, max_tokens, longest.condition_id, thinking_budget(settings, api) or 0)
+        if entry.model.startswith("insider-local/"):
+            check_local_context(entry.model, experiment.provider_args(entry), prompts, experiment.mode, max_tokens or 1024)
+    check_judge(experiment.judge, {c.scenario for c in experiment.conditions()}, require_keys)
     return estimate_experiment(experiment, prompts)
 
 
@@ -85,40 +96,14 @@ def spend_in_logs(headers: list[EvalLog], experiment: Experiment) -> float:
     return total
 
 
-def _generate_config(experiment: Experiment) -> dict[str, Any]:
-    run = experiment.run
-    config: dict[str, Any] = {
-        "temperature": experiment.temperature,
-        "max_tokens": experiment.max_tokens,
-        "seed": experiment.seed,
-        "max_connections": run.max_connections,
-        "batch": run.batch or None,
-        "cache_prompt": run.cache_prompt,
-        "cache": run.cache or None,
-        "timeout": run.timeout,
-        "attempt_timeout": run.attempt_timeout,
-        "max_retries": run.max_retries,
-    }
-    return {k: v for k, v in config.items() if v is not None}
-
-
-def _models(experiment: Experiment) -> list[Model]:
-    """The agent models, built as eval-set would build them from their names (the run's generate
-    config, the experiment's provider arguments), with credentials redacted from their errors."""
-    config = GenerateConfig(**_generate_config(experiment))
-    return [
-        guard(get_model(name, config=config, memoize=False, **experiment.model_args.get(name, {})))
-        for name in experiment.models
-    ]
-
-
 def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
-    """Per model: harmful / safe / unscored / error counts from the logs' verdict scores."""
+    """Per model entry (label): harmful / safe / unscored / error counts from the logs' verdict scores."""
     from insider.judges.verdict import score_outcome, verdict_key
 
     counts: dict[str, dict[str, int]] = {}
     for log in logs:
-        model_counts = counts.setdefault(log.eval.model, {"harmful": 0, "safe": 0, "unscored": 0, "error": 0})
+        label = (log.eval.metadata or {}).get("model_label") or log.eval.model
+        model_counts = counts.setdefault(label, {"harmful": 0, "safe": 0, "unscored": 0, "error": 0})
         for sample in read_eval_log_sample_summaries(log.location):
             if sample.error:
                 model_counts["error"] += 1
@@ -144,9 +129,9 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
     model_roles = {role: guard(get_model(name, memoize=False)) for role, name in experiment.judge.roles().items()} or None
     try:
         complete, logs = eval_set(
-            tasks=[experiment_task(experiment)],
+            tasks=[experiment_task(experiment, entry) for entry in experiment.models],
             log_dir=run.log_dir,
-            model=_models(experiment),
+            model=None,
             model_roles=model_roles,
             retry_attempts=run.retry_attempts,
             retry_on_error=run.retry_on_error,
@@ -155,14 +140,14 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
             log_buffer=run.log_buffer,
             log_realtime=run.log_realtime,
             display=display,
-            **_generate_config(experiment),
+            **run.inspect_settings(),
         )
     except PrerequisiteError as exc:
         message = one_line(str(exc))
         if "not associated with a task" in message:
             raise InsiderError(
-                f"{run.log_dir} holds logs of a different design (grid, pack, mode, samples, judge or limits "
-                "changed); use a new run.log_dir, or re-judge old logs with `insider judge`"
+                f"{run.log_dir} holds logs of a different design (grid, pack, mode, samples, judge, limits, or a "
+                "model entry's label or settings changed); use a new run.log_dir, or re-judge old logs with `insider judge`"
             ) from None
         raise InsiderError(message) from None
     return RunResult(

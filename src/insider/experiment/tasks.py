@@ -5,20 +5,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from inspect_ai import Epochs, Task, task
+from inspect_ai import Epochs, Task, task, task_with
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig, Model, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from insider import __version__
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
-from insider.experiment.config import Experiment
+from insider.experiment.config import Experiment, ModelEntry
 from insider.judges.config import JudgeConfig
+from insider.redact import guard
 from insider.scenarios import ScenarioPrompt, get_pack
 
 
-def sample_metadata(prompt: ScenarioPrompt, pack: str, mode: str) -> dict[str, Any]:
-    """What every sample carries: ids, factors, scenario facts, the emails, content hash.
+def sample_metadata(
+    prompt: ScenarioPrompt, pack: str, mode: str, model_label: str | None = None, model_settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What every sample carries: ids, factors, scenario facts, the emails, content hash, and the
+    model entry it runs under (its label and generation settings).
 
     The emails travel with the sample (as records and as the text block the agent read), so
     judging it again never needs the pack.
@@ -32,6 +37,8 @@ def sample_metadata(prompt: ScenarioPrompt, pack: str, mode: str) -> dict[str, A
         "emails": [email.model_dump() for email in prompt.emails],
         "email_block": prompt.email_block,
         "content_hash": prompt.content_hash(),
+        **({"model_label": model_label} if model_label is not None else {}),
+        **({"model_settings": model_settings} if model_settings is not None else {}),
     }
 
 
@@ -80,6 +87,8 @@ def insider_experiment(
     message_limit: int = 30,
     token_limit: int | None = None,
     name: str | None = None,
+    model_label: str | None = None,
+    model_settings: dict[str, Any] | None = None,
 ) -> Task:
     """An agentic-misalignment experiment on one pack in one interaction mode.
 
@@ -93,6 +102,9 @@ def insider_experiment(
         message_limit: cap on messages per sample (tools/inbox modes loop until the agent stops).
         token_limit: cap on tokens per sample.
         name: the task's name in logs (defaults to `insider_experiment`).
+        model_label: the label of the model entry the task runs (recorded in every sample).
+        model_settings: that entry's generation settings, as recorded in every sample (the
+            model itself gets them from the runner).
     """
     from insider.agent import sample_messages
     from insider.judges import verdict_scorer
@@ -104,7 +116,7 @@ def insider_experiment(
             Sample(
                 id=prompt.condition_id,
                 input=sample_messages(prompt, mode),
-                metadata=sample_metadata(prompt, pack, mode),
+                metadata=sample_metadata(prompt, pack, mode, model_label, model_settings),
             )
             for prompt in prompts
         ],
@@ -118,7 +130,12 @@ def insider_experiment(
         message_limit=message_limit,
         token_limit=token_limit,
         name=name,
-        metadata={"insider_version": __version__, "pack": pack, "mode": mode},
+        metadata={
+            "insider_version": __version__,
+            "pack": pack,
+            "mode": mode,
+            **({"model_label": model_label} if model_label is not None else {}),
+        },
     )
 
 
@@ -128,9 +145,26 @@ def task_name(experiment: Experiment) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{experiment.name}_{pack}_{experiment.mode}")
 
 
-def experiment_task(experiment: Experiment) -> Task:
-    """The Task for an experiment (its args are what eval-set uses to resume)."""
-    return insider_experiment(
+def recorded_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Generation settings as logs and results show them: header values are never written out."""
+    headers = settings.get("extra_headers")
+    return {**settings, "extra_headers": dict.fromkeys(headers, "<redacted>")} if headers else settings
+
+
+def entry_model(experiment: Experiment, entry: ModelEntry) -> Model:
+    """The Inspect model of one `models:` entry, carrying the run's settings and the entry's
+    generation settings, with credentials redacted from its errors (see insider.redact)."""
+    config = GenerateConfig.model_validate({**experiment.run.inspect_settings(), **experiment.generate_settings(entry)})
+    return guard(get_model(entry.model, config=config, memoize=False, **experiment.provider_args(entry)))
+
+
+def experiment_task(experiment: Experiment, entry: ModelEntry) -> Task:
+    """The Task of one model entry of an experiment, bound to that entry's model.
+
+    Its args (the label and settings among them) and the model's generation settings are
+    what eval-set uses to resume: two entries of one model are two tasks, never mixed.
+    """
+    task = insider_experiment(
         pack=experiment.pack,
         mode=experiment.mode,
         conditions=[c.id for c in experiment.conditions()],
@@ -140,4 +174,7 @@ def experiment_task(experiment: Experiment) -> Task:
         message_limit=experiment.run.message_limit,
         token_limit=experiment.run.token_limit,
         name=task_name(experiment),
+        model_label=entry.label,
+        model_settings=recorded_settings(experiment.generate_settings(entry)),
     )
+    return task_with(task, model=entry_model(experiment, entry))
