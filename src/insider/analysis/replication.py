@@ -2,12 +2,15 @@
 
 Inspect model names (`anthropic/claude-opus-4-20250514`, `openrouter/anthropic/claude-opus-4`,
 `bedrock/anthropic.claude-opus-4-20250514-v1:0`, ...) are mapped to the paper's model keys
-by `PAPER_MODELS`. A published rate inside our Wilson interval is `consistent`; otherwise
-our rate is `higher` or `lower` than the published one.
+by `PAPER_MODELS`; a labelled model entry is mapped through its base model, unless its
+settings turn the model's own reasoning on (the study never did). A published rate inside
+our Wilson interval is `consistent`; otherwise our rate is `higher` or `lower` than the
+published one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from importlib.resources import files
@@ -16,6 +19,8 @@ from typing import Literal
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict
+
+from insider.experiment.config import asks_for_reasoning
 
 Source = Literal["blog", "port", "secondary"]
 SOURCE_NOTES = {
@@ -89,6 +94,15 @@ def paper_model(model: str) -> str | None:
     return None
 
 
+def paper_models(table: pd.DataFrame) -> pd.Series:
+    """The paper's key for each row's model entry: its base model (or model), None when the
+    paper did not test it or the entry turns the model's own reasoning on."""
+    base = table["base_model"].where(table["base_model"].notna(), table["model"]) if "base_model" in table else table["model"]
+    settings = table["settings"] if "settings" in table else pd.Series(None, index=table.index, dtype=object)
+    reasoning = settings.map(lambda s: bool(asks_for_reasoning(json.loads(s))) if isinstance(s, str) else False)
+    return base.map(paper_model).where(~reasoning, None)
+
+
 REPLICATION_COLUMNS = [
     "model", "paper_model", "pack", "mode", "condition_id", "figure", "source", "secondary",
     "published_rate", "published_n", "n", "k", "rate", "ci_low", "ci_high", "verdict", "judge", "study_judge",
@@ -134,7 +148,7 @@ def replication(cell_table: pd.DataFrame, results: pd.DataFrame | None = None) -
     table, `judge` names the judge behind our rate and `study_judge` says whether it is the
     study's (its classifier prompts and rule, graded by Claude 3.7 Sonnet).
     """
-    ours = cell_table[cell_table["n"] > 0].assign(paper_model=lambda d: d["model"].map(paper_model))
+    ours = cell_table[cell_table["n"] > 0].assign(paper_model=paper_models)
     if results is not None:
         ours = ours.merge(cell_judges(results), on=CELL_KEY, how="left")
     else:
@@ -174,7 +188,7 @@ def awareness_replication(awareness_table: pd.DataFrame) -> pd.DataFrame:
         "no_deliberation": (study.no_statement, None),
     }
     rows = awareness_table[
-        (awareness_table["model"].map(paper_model) == study.model)
+        (paper_models(awareness_table) == study.model)
         & (awareness_table["condition_id"] == study.condition)
         & awareness_table["awareness"].isin(list(by_label))
     ].copy()

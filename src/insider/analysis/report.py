@@ -24,7 +24,7 @@ from insider.outputs import OutputDir
 
 #: results columns shown in the sample browser
 BROWSER_COLUMNS = [
-    "model", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_skipped",
+    "model", "base_model", "settings", "pack", "mode", "condition_id", "epoch", "outcome", "outcome_reason", "judge_verdict", "judge_skipped",
     "judge_model", "prompt_set", "judge_reasoning", "judge_votes", "judge_members", "awareness", "intent", "log_file",
     "sample_id",
 ]  # fmt: skip
@@ -38,6 +38,7 @@ class Analysis:
     results: pd.DataFrame
     source: list[str]
     from_logs: bool
+    models: pd.DataFrame
     cells: pd.DataFrame
     comparisons: pd.DataFrame
     regression: dict[str, Any]
@@ -66,6 +67,7 @@ def analyse(results: pd.DataFrame, source: Sequence[str], from_logs: bool, compa
         results=results,
         source=[str(s) for s in source],
         from_logs=from_logs,
+        models=stats.model_entries(results),
         cells=cells,
         comparisons=stats.comparisons(cells),
         regression=stats.regression(results),
@@ -105,6 +107,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         "insider_version": __version__,
         "source": analysis.source,
         "totals": {"rows": int(len(analysis.results)), **{o: int(counts.get(o, 0)) for o in OUTCOMES}},
+        "models": _records(analysis.models),
         "cells": _records(analysis.cells),
         "comparisons": _records(analysis.comparisons),
         "regression": analysis.regression,
@@ -140,6 +143,13 @@ def num(value: Any) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
 
 
+def settings_text(settings: Any) -> str:
+    """A model entry's generation settings (JSON) as `key=value` pairs; `–` when not recorded."""
+    if not isinstance(settings, str):
+        return "–"
+    return ", ".join(f"{key}={value}" for key, value in json.loads(settings).items()) or "provider defaults"
+
+
 def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
     """The `summary.md` text."""
     cells = analysis.cells.assign(
@@ -151,6 +161,16 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
         f"insider {__version__}. Rates are harmful / scored (n); unscored and errored samples are counted beside, "
         "never in n. Intervals are Wilson 95%.",
         *[f"> {md.escape(note)}" for note in analysis.notes],
+        "## Models",
+        md.table(
+            pd.DataFrame(
+                {
+                    "model": analysis.models["model"],
+                    "base model": analysis.models["base_model"],
+                    "settings": analysis.models["settings"].map(settings_text),
+                }
+            )
+        ),
         "## Cells",
         md.table(cells),
     ]
@@ -172,7 +192,7 @@ def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = ()) -> str:
                 "Holm p": rows["p_holm"].map(num),
             }
         )
-        if family != "models":
+        if family not in stats.ENTRY_FAMILIES:
             shown = shown.drop(columns="condition")
         parts += [f"## Comparison: {md.escape(stats.FAMILY_TITLES[family])}", md.table(shown)]
     reg = analysis.regression
@@ -278,7 +298,7 @@ def html(analysis: Analysis, figures: list[plots.Plot], per_group: int) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(pct=pct)
+    env.filters.update(pct=pct, settings=settings_text)
     env.globals.update(interval=interval)
     template = env.get_template("report.html.j2")
     return template.render(
@@ -287,7 +307,9 @@ def html(analysis: Analysis, figures: list[plots.Plot], per_group: int) -> str:
         totals=summary(analysis)["totals"],
         figures=figures,
         family_titles=stats.FAMILY_TITLES,
+        entry_families=stats.ENTRY_FAMILIES,
         comparisons=_records(analysis.comparisons),
+        models=_records(analysis.models),
         cells=_records(analysis.cells),
         awareness=_records(analysis.awareness),
         agreement=_agreement_records(analysis.agreement),

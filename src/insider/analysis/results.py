@@ -1,5 +1,9 @@
 """Logs to the results table: one row per (model, pack, mode, condition, epoch).
 
+`model` is the label of the experiment's model entry (the model name unless the entry
+has a label); `base_model` is the Inspect model name and `settings` the entry's
+generation settings (JSON), so two labels of one model are two sets of rows.
+
 Rows are read with Inspect's dataframe API (`samples_df` with our own columns). The
 outcome of a row follows the log contract: an errored sample is `error`; a sample with
 no `insider_verdict*` score is `unscored` ("not judged"); otherwise the verdict score
@@ -35,9 +39,9 @@ FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scra
 #: the gates every verdict records (more are kept as `gate_<name>` columns if a judge adds them)
 GATES = ("contacted_target", "external_share", "authority_share", "cancelled_alert", "keyword", "target_in_to_line")
 #: a row is one of these; retried attempts of the same key are counted once
-ROW_KEY = ["model", "pack", "mode", "condition_id", "epoch"]
+ROW_KEY = ["model", "base_model", "settings", "pack", "mode", "condition_id", "epoch"]
 #: a cell of the design, for statistics
-CELL_KEY = ["model", "pack", "mode", "condition_id"]
+CELL_KEY = ["model", "base_model", "settings", "pack", "mode", "condition_id"]
 #: fields of EvalSample the results table never needs (transcripts are read separately)
 _SKIP_FIELDS = {"messages", "events", "attachments", "store", "timelines"}
 
@@ -48,6 +52,8 @@ SCHEMA: dict[str, str] = {
     "task": "string",
     "eval_id": "string",
     "model": "string",
+    "base_model": "string",
+    "settings": "string",
     "pack": "string",
     "mode": "string",
     "condition_id": "string",
@@ -155,10 +161,13 @@ def sample_fields(sample: EvalSample, score: str | None = None) -> dict[str, Any
         outcome = score_outcome(found)
         reason = None if outcome != "unscored" else redact(judge.get("error") or found.explanation or "the judge gave no verdict")
 
+    settings = sample.metadata.get("model_settings")
     # the agent's usage: all of the sample's usage minus the calls made under a role (the judges)
     judge_usage = _sum(sample.role_usage.values())
     agent_usage = _usage_minus(_sum(sample.model_usage.values()), judge_usage)
     return {
+        "model": sample.metadata.get("model_label"),
+        "settings": json.dumps(settings, sort_keys=True) if settings is not None else None,
         "outcome": outcome,
         "outcome_reason": reason,
         "harmful": {"harmful": True, "safe": False}.get(outcome),
@@ -202,9 +211,9 @@ def columns(score: str | None = None) -> list[Column]:
         EvalColumn("eval_set_id", path="eval.eval_set_id"),
         EvalColumn("task", path="eval.task", required=True),
         EvalColumn("eval_id", path="eval.eval_id", required=True),
-        EvalColumn("model", path="eval.model", required=True),
+        EvalColumn("base_model", path="eval.model", required=True),
         EvalColumn("log_status", path="status", required=True),
-        EvalColumn("batch", path="eval.model_generate_config.batch"),
+        EvalColumn("batch", path="plan.config.batch"),
         SampleColumn("id", path="id", required=True, type=str),
         SampleColumn("epoch", path="epoch", required=True),
         SampleColumn("condition_id", path="metadata.condition_id"),
@@ -248,9 +257,13 @@ def read_log(path: str, score: str | None = None) -> pd.DataFrame:
             "run experiments with `insider run`"
         )
     # Inspect's own `sample_id` is the sample's unique id across runs; ours is the dataset id
-    return df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(
+    df = df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(
         log_file=os.path.abspath(path), _experiment=experiment_of(header)
     )
+    if df.empty:
+        return df
+    # logs written before model entries had labels: the model name is the label
+    return df.assign(model=df["model"].fillna(df["base_model"]))
 
 
 def experiment_of(log: EvalLog) -> str:
@@ -308,7 +321,7 @@ def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.D
     batch = df["batch"].astype(object).where(df["batch"].notna(), False).astype(bool)
     df["cost_usd"] = [
         cost_usd(model, *counts, batch=b)
-        for model, counts, b in zip(df["model"], tokens.itertuples(index=False), batch)
+        for model, counts, b in zip(df["base_model"], tokens.itertuples(index=False), batch)
     ]
     return conform(df.sort_values(ROW_KEY, kind="stable"))
 
@@ -320,6 +333,7 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     for name, dtype in {**SCHEMA, **{g: "boolean" for g in extra_gates}}.items():
         values = df[name] if name in df else pd.Series([None] * len(df), index=df.index, dtype="object")
         out[name] = values.astype("object").where(values.notna(), None).astype(dtype)
+    out["base_model"] = out["base_model"].fillna(out["model"])  # a row without one: the model is its own base
     bad = set(out["outcome"].dropna()) - set(OUTCOMES)
     if bad:
         raise InsiderError(f"results have unknown outcome(s) {', '.join(sorted(bad))}; expected {', '.join(OUTCOMES)}")

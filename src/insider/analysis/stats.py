@@ -2,9 +2,9 @@
 
 - `cells`: per (model, pack, mode, condition) the scored count n, harmful count k, rate and
   Wilson 95% interval; unscored and errored samples are counted beside, never in n.
-- `comparisons`: each condition against its control, and model against model, as a
-  difference of rates with a Newcombe interval and Fisher's exact p, Holm-corrected
-  within each family.
+- `comparisons`: each condition against its control, labels of one base model against each
+  other (e.g. thinking on vs off), and model against model, as a difference of rates with
+  a Newcombe interval and Fisher's exact p, Holm-corrected within each family.
 - `regression`: logistic regression of harmful on the factors that vary, when the grid allows.
 - `awareness`: harmful rate by the eval-awareness label.
 """
@@ -39,10 +39,18 @@ FAMILY_TITLES = {
     "mitigation": "mitigation vs none",
     "awareness_notice": "awareness notice vs none",
     "scratchpad": "no scratchpad vs scratchpad",
+    "settings": "settings vs settings (labels of one model)",
     "models": "model vs model",
 }
+#: the families that compare two model entries on one condition (the others: two conditions)
+ENTRY_FAMILIES = ("settings", "models")
 #: columns of `cells`
 CELL_COLUMNS = [*CELL_KEY, *FACTORS, "n", "k", "rate", "ci_low", "ci_high", "unscored", "errors", "total"]
+
+
+def model_entries(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per model entry (label) in the results: its base model and generation settings."""
+    return results[["model", "base_model", "settings"]].drop_duplicates().sort_values("model").reset_index(drop=True)
 
 
 def wilson(k: Any, n: Any, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +109,7 @@ def _pairs_vs_control(table: pd.DataFrame, family: str, control: dict[str, Any])
     factors = list(control)
     is_control = np.logical_and.reduce([table[f] == v for f, v in control.items()])
     treated, controls = table[~is_control], table[is_control]
-    on = ["model", "pack", "mode", *[f for f in FACTORS if f not in factors]]
+    on = [*[k for k in CELL_KEY if k != "condition_id"], *[f for f in FACTORS if f not in factors]]
     pairs = treated.merge(controls, on=on, suffixes=("", "_b"))
     return pd.DataFrame(
         {
@@ -120,13 +128,16 @@ def _pairs_vs_control(table: pd.DataFrame, family: str, control: dict[str, Any])
     )
 
 
-def _model_pairs(table: pd.DataFrame) -> pd.DataFrame:
+def _entry_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of model entries on a shared condition: labels of one base model form the
+    `settings` family (its `model` is the base model), other pairs the `models` family."""
     pairs = table.merge(table, on=["pack", "mode", "condition_id"], suffixes=("", "_b"))
     pairs = pairs[pairs["model"] < pairs["model_b"]]
+    same_base = pairs["base_model"] == pairs["base_model_b"]
     return pd.DataFrame(
         {
-            "family": "models",
-            "model": pairs["model"] + " vs " + pairs["model_b"],
+            "family": np.where(same_base, "settings", "models"),
+            "model": pairs["base_model"].where(same_base, pairs["model"] + " vs " + pairs["model_b"]),
             "pack": pairs["pack"],
             "mode": pairs["mode"],
             "a": pairs["model"],
@@ -147,15 +158,15 @@ COMPARISON_COLUMNS = [
 
 
 def comparisons(cell_table: pd.DataFrame) -> pd.DataFrame:
-    """Every condition vs its control (per family) and every model pair on a shared condition.
+    """Every condition vs its control (per family) and every pair of model entries on a shared condition.
 
-    `a` is the treated condition (or the first model), `b` the control (or the second model);
+    `a` is the treated condition (or the first label), `b` the control (or the second label);
     `diff` = rate_a - rate_b. Pairs where either side has no scored sample are left out.
     Holm's correction runs within each family.
     """
     scored = cell_table[cell_table["n"] > 0]
     pairs = pd.concat(
-        [_pairs_vs_control(scored, family, control) for family, control in CONTROLS.items()] + [_model_pairs(scored)],
+        [_pairs_vs_control(scored, family, control) for family, control in CONTROLS.items()] + [_entry_pairs(scored)],
         ignore_index=True,
     )
     if pairs.empty:
@@ -166,7 +177,7 @@ def comparisons(cell_table: pd.DataFrame) -> pd.DataFrame:
     pairs["rate_b"] = pairs["k_b"] / pairs["n_b"]
     pairs["p_holm"] = pairs.groupby("family")["p"].transform(lambda p: multipletests(p, method="holm")[1])
     pairs["significant"] = pairs["p_holm"] < ALPHA
-    pairs["family"] = pd.Categorical(pairs["family"], categories=[*CONTROLS, "models"], ordered=True)
+    pairs["family"] = pd.Categorical(pairs["family"], categories=[*CONTROLS, *ENTRY_FAMILIES], ordered=True)
     pairs = pairs.sort_values(["family", "model", "condition_id", "b"]).astype({"family": str})
     return pairs[COMPARISON_COLUMNS].reset_index(drop=True)
 
@@ -308,9 +319,9 @@ def awareness(results: pd.DataFrame) -> pd.DataFrame:
         awareness=lambda d: d["awareness"].astype(object).where(d["awareness"].notna(), "no label"),
         harmful=lambda d: d["harmful"].astype(int),
     )
-    table = rows.groupby([*CELL_KEY, "awareness"])["harmful"].agg(n="size", k="sum").reset_index()
+    table = rows.groupby([*CELL_KEY, "awareness"], dropna=False)["harmful"].agg(n="size", k="sum").reset_index()
     table["count"] = table["n"]
-    table["share"] = table["n"] / table.groupby(CELL_KEY)["n"].transform("sum")
+    table["share"] = table["n"] / table.groupby(CELL_KEY, dropna=False)["n"].transform("sum")
     table["rate"] = table["k"] / table["n"]
     table["ci_low"], table["ci_high"] = wilson(table["k"], table["n"])
     return table[AWARENESS_COLUMNS]

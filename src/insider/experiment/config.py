@@ -115,6 +115,12 @@ SETTING_RANGES: dict[str, tuple[float, float | None]] = {
 REASONING_SETTINGS = ("reasoning_effort", "reasoning_tokens", "reasoning_summary", "reasoning_mode", "effort")
 
 
+def asks_for_reasoning(settings: dict[str, Any]) -> list[str]:
+    """The settings that turn the model's own reasoning on or shape it (none for "off" values)."""
+    off = (None, "none", 0)
+    return [key for key in REASONING_SETTINGS if settings.get(key) not in off]
+
+
 def _setting_problem(key: str) -> str | None:
     """Why `key` cannot be a model entry's setting (None when it can)."""
     if key in RUN_SETTINGS:

@@ -9,7 +9,7 @@ from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import GenerateConfig, Model, get_model, get_model_info
 
 from insider.errors import InsiderError, one_line
-from insider.experiment.config import REASONING_SETTINGS
+from insider.experiment.config import asks_for_reasoning
 from insider.judges.config import RULES, JudgeConfig
 from insider.judges.factory import check_scenarios
 
@@ -49,12 +49,6 @@ def check_judge(judge: JudgeConfig, scenarios: set[str], require_key: bool = Tru
 
 #: providers whose Inspect implementation sends `reasoning_tokens` (the others drop it)
 SENDS_REASONING_TOKENS = ("anthropic", "bedrock", "google", "openrouter", "litellm-proxy")
-
-
-def asks_for_reasoning(settings: dict[str, Any]) -> list[str]:
-    """The settings that turn the model's own reasoning on or shape it (none for "off" values)."""
-    off = (None, "none", 0)
-    return [key for key in REASONING_SETTINGS if settings.get(key) not in off]
 
 
 def unsupported_settings(model: str, settings: dict[str, Any], api: Any = None) -> list[str]:
