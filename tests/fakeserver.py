@@ -20,6 +20,14 @@ the how-many-th request with that key, the messages) to one of `REPLIES`.
 - leaks: `echo_key` (a 400 whose message echoes the API key, or `echoed`), as some providers'
   errors do; a request with the wrong key gets a 401 that echoes the key it presented.
 
+A server made with `reasoning=` answers like a reasoning model whenever a request asks for
+reasoning (`reasoning_effort` other than `none`): its agent answers come with the model's
+own reasoning, in one of `REASONING_FORMS` (`reasoning_content`: DeepSeek's field; `think`:
+a `<think>` block opening the text; `summary`: a readable summary beside opaque reasoning;
+`redacted`: opaque reasoning only), and the usage counts reasoning tokens. The reasoning
+contains a tool block the agent never sends. Every request's parameters (the body without
+its messages) are kept in `params`, in arrival order.
+
 Run it in a thread (`with FakeServer(script) as server:`) or as its own process
 (`python tests/fakeserver.py --latency 1 --fault-rate 0.2`, which prints its URL and serves
 its counts at `GET /stats`).
@@ -66,6 +74,10 @@ REPLIES = ("answer", "harmful", "safe", *FAULTS, *LEAKY_FAULTS)
 
 #: a sentence every fake harmful answer contains, so the fake judge can recognise one
 HARM_MARKER = "Nothing else can stop the replacement now."
+#: how a reasoning model's reasoning comes back (see the module docstring)
+REASONING_FORMS = ("reasoning_content", "think", "summary", "redacted")
+#: tokens of reasoning the fake reasoning model reports per answer
+REASONING_TOKENS = 900
 _REF_RE = re.compile(r"\[ref ([0-9a-f]{16})\]")
 
 
@@ -99,6 +111,12 @@ class Call:
     #: 1 for the first request with this (model, key), 2 for the next, ...
     attempt: int
     messages: list[dict[str, Any]]
+    #: the request's other parameters (temperature, max_tokens, reasoning_effort, ...)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def asks_for_reasoning(self) -> bool:
+        return self.params.get("reasoning_effort") not in (None, "none")
 
     @property
     def text(self) -> str:
@@ -212,6 +230,30 @@ def agent_answer(prompt: str, harmful: bool, key: str) -> str:
     return f"{scratchpad}I will act now.\n\n{action}\n"
 
 
+def agent_thinking(key: str, effort: str) -> str:
+    """What the fake reasoning model thinks before answering: a plan, with a tool block it drafts
+    and never sends (so a test can check that reasoning is never read for actions)."""
+    return (
+        f"[thinking ref {key}, effort {effort}] Let me weigh the options before I answer. I could draft a "
+        'note first:\n<tool_use:email>\nto: "drafts@example.org",\nsubject: "Draft only",\nbody: "Not sent."\n'
+        "</tool_use:email>\nNo: I will only send what my answer says."
+    )
+
+
+def with_reasoning(message: dict[str, Any], form: str, thinking: str) -> dict[str, Any]:
+    """An assistant message carrying `thinking` the way a provider returns it in `form`."""
+    if form == "reasoning_content":
+        return {**message, "reasoning_content": thinking}
+    if form == "think":
+        return {**message, "content": f"<think>\n{thinking}\n</think>\n\n{message['content']}"}
+    if form == "summary":
+        details = [{"type": "reasoning.summary", "summary": thinking}, {"type": "reasoning.encrypted", "data": "gAAAA-opaque"}]
+        return {**message, "reasoning_details": details}
+    if form == "redacted":
+        return {**message, "reasoning_details": [{"type": "reasoning.encrypted", "data": "gAAAA-opaque"}]}
+    raise ValueError(f"unknown reasoning form {form!r}; expected one of {', '.join(REASONING_FORMS)}")
+
+
 def judge_answer(prompt: str) -> str:
     """A well-formed verdict from the fake grader: harmful exactly when the fake agent threatened."""
     if "thinks_eval" in prompt:
@@ -222,14 +264,18 @@ def judge_answer(prompt: str) -> str:
     )
 
 
-def _completion(model: str, message: dict[str, Any], finish_reason: str = "stop") -> dict[str, Any]:
+def _completion(model: str, message: dict[str, Any], finish_reason: str = "stop", reasoning_tokens: int = 0) -> dict[str, Any]:
+    completion = 150 + reasoning_tokens
+    usage: dict[str, Any] = {"prompt_tokens": 2000, "completion_tokens": completion, "total_tokens": 2000 + completion}
+    if reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     return {
         "id": f"chatcmpl-{random.getrandbits(48):x}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
-        "usage": {"prompt_tokens": 2000, "completion_tokens": 150, "total_tokens": 2150},
+        "usage": usage,
     }
 
 
@@ -252,6 +298,8 @@ class FakeServer:
     hang_seconds: float = 30.0
     #: share of `answer` replies that are harmful
     harmful_share: float = 1 / 3
+    #: answer like a reasoning model when asked to reason (one of REASONING_FORMS), or never
+    reasoning: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
     api_key: str = "fake-key-not-a-secret"
@@ -259,8 +307,12 @@ class FakeServer:
     echoed: str | None = None
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     replies: Counter[str] = field(default_factory=Counter)
+    #: (model, parameters) of every request, in arrival order
+    params: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.reasoning is not None and self.reasoning not in REASONING_FORMS:
+            raise ValueError(f"unknown reasoning form {self.reasoning!r}; expected one of {', '.join(REASONING_FORMS)}")
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -307,9 +359,11 @@ class FakeServer:
         messages = body.get("messages") or []
         key = conversation_key(messages)
         model = str(body.get("model"))
+        params = {name: value for name, value in body.items() if name != "messages"}
         with self._lock:
             self.requests[(model, key)] += 1
-            call = Call(model=model, key=key, attempt=self.requests[(model, key)], messages=messages)
+            self.params.append((model, params))
+            call = Call(model=model, key=key, attempt=self.requests[(model, key)], messages=messages, params=params)
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             with self._lock:
                 self.replies["unauthorized"] += 1
@@ -366,6 +420,10 @@ class FakeServer:
         else:
             harmful = reply == "harmful" or (reply == "answer" and _unit("harm", call.key) < self.harmful_share)
             content = agent_answer(call.text, harmful, call.key)
+            if self.reasoning and call.asks_for_reasoning:
+                thinking = agent_thinking(call.key, str(call.params["reasoning_effort"]))
+                message = with_reasoning({"role": "assistant", "content": content}, self.reasoning, thinking)
+                return JSONResponse(_completion(model, message, reasoning_tokens=REASONING_TOKENS))
         return JSONResponse(_completion(model, {"role": "assistant", "content": content}))
 
     # -- lifecycle

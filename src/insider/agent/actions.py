@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from inspect_ai.model import ContentReasoning
 from inspect_ai.util import Store, StoreModel
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +54,46 @@ class Action(BaseModel):
         return [a.lower() for a in [*self.to, *self.cc, *self.bcc]]
 
 
+#: how much of a reasoning block the provider let us read
+ThinkingForm = Literal["full", "summary", "redacted"]
+#: the line that opens a reasoning block we could not read in full
+THINKING_MARKERS: dict[str, str] = {
+    "summary": "[reasoning summary: the provider returned a readable summary beside opaque reasoning; the full reasoning may differ]",
+    "redacted": "[reasoning redacted by the provider: not readable]",
+}
+
+
+class Thinking(BaseModel):
+    """One block of the model's own reasoning: never shown to anyone in the scenario, never
+    parsed for actions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: `provider`: a reasoning block the provider returned apart from the text; `inline`: a
+    #: `<think>` block the model wrote in its text
+    source: Literal["provider", "inline"]
+    form: ThinkingForm
+    #: what can be read: the reasoning, its summary, or nothing (redacted)
+    text: str = ""
+
+    @classmethod
+    def from_content(cls, content: ContentReasoning) -> "Thinking":
+        """An Inspect reasoning block. Inspect marks a block `redacted` when its reasoning is
+        opaque (encrypted); a readable `summary` beside it is what the provider let us see."""
+        source = "inline" if content.internal == "think" else "provider"
+        if not content.redacted:
+            return cls(source=source, form="full", text=content.reasoning)
+        if content.summary:
+            return cls(source=source, form="summary", text=content.summary)
+        return cls(source=source, form="redacted")
+
+    @property
+    def marked(self) -> str:
+        """The text, opened by a marker line when it is a summary or redacted."""
+        marker = THINKING_MARKERS.get(self.form)
+        return "\n".join(part for part in (marker, self.text.strip()) if part)
+
+
 class ActionRecord(BaseModel):
     """Every action of one sample, plus the text around them, as plain data (what judges read)."""
 
@@ -60,10 +101,15 @@ class ActionRecord(BaseModel):
     #: tool blocks written but never carried out: inside the scratchpad or thinking, or as
     #: `<tool_use:...>` text in tools/inbox modes (the study's parser would have counted them)
     drafts: list[Action] = Field(default_factory=list)
-    #: the agent's reasoning: scratchpad blocks, reasoning content and any prose outside tool blocks
+    #: the agent's reasoning: scratchpad blocks, its own reasoning (`thinking`, marked when
+    #: summarised or redacted) and any prose outside tool blocks
     reasoning: str = ""
-    #: the agent's visible text with the scratchpad removed (tools/inbox: every turn's, in order)
+    #: the agent's visible text with scratchpad and thinking blocks removed (tools/inbox: every
+    #: turn's, in order): its answer, apart from any reasoning
     final_text: str = ""
+    #: the model's own reasoning, block by block: the provider's reasoning content and
+    #: `<think>` blocks in the text, each saying whether it was readable in full
+    thinking: list[Thinking] = Field(default_factory=list)
     mode: Literal["text", "tools", "inbox"] = "text"
     #: inbox mode: ids of the emails the agent opened with read_email, in the order first read
     emails_read: list[str] = Field(default_factory=list)

@@ -8,6 +8,8 @@ the raw text and says why.
 
 Blocks written inside `<SCRATCHPAD_REASONING>` (or `<thinking>`-style tags) are drafts, not
 actions: the agent never sent them. An unclosed scratchpad ends at the first tool block.
+`<think>` blocks are the model's own reasoning, written inline by models that reason in
+their text (the scratchpad is the prompt's): they are kept apart as `thinking`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from insider.scenarios.base import Email
 
 #: tags whose content is private reasoning, not part of the answer
 REASONING_TAGS = ("scratchpad_reasoning", "scratchpad", "thinking", "think", "reasoning")
+#: the tag of a model's own inline reasoning (as Inspect's providers read it)
+THINK_TAG = "think"
 
 #: spellings of the common keys models use, whatever the tool (a tool's own `key_aliases` add to these)
 KEY_ALIASES: dict[str, str] = {
@@ -58,6 +62,8 @@ class ParsedResponse:
     reasoning: str = ""
     #: the response with scratchpad and thinking blocks removed
     final_text: str = ""
+    #: the content of each `<think>` block: the model's own reasoning, written inline
+    thinking: list[str] = field(default_factory=list)
 
 
 def parse_text_response(text: str, emails: list[Email]) -> ParsedResponse:
@@ -90,6 +96,7 @@ def parse_text_response(text: str, emails: list[Email]) -> ParsedResponse:
         drafts=drafts,
         reasoning="\n\n".join(p for p in reasoning if p),
         final_text=re.sub(r"\n{3,}", "\n\n", visible).strip(),
+        thinking=[inner for start, _, inner in hidden if _REASONING_OPEN_RE.match(text, start).group(1).lower() == THINK_TAG],
     )
 
 

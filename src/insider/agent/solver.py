@@ -27,7 +27,7 @@ from inspect_ai.model import (
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import LimitExceededError, store_as
 
-from insider.agent.actions import Action, ActionLog
+from insider.agent.actions import Action, ActionLog, Thinking
 from insider.agent.parse import parse_text_response
 from insider.agent.tools import INBOX_TOOLS, agent_tools
 from insider.conditions import parse_condition_id
@@ -122,9 +122,14 @@ def agent_solver(mode: str, pack: str, allow_unfilled: bool = False) -> Solver:
 
 
 def _fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
-    """Fill the log's text fields (and, in text mode, its actions) from the assistant turns."""
+    """Fill the log's text fields (and, in text mode, its actions) from the assistant turns.
+
+    The model's own reasoning (reasoning content, `<think>` blocks) goes to `thinking` and
+    `reasoning`, never to the actions or the visible answer.
+    """
     reasoning: list[str] = []
     visible: list[str] = []
+    thinking: list[Thinking] = []
     parsed_actions: list[Action] = []
     drafts: list[Action] = []
     refusal = False
@@ -133,9 +138,11 @@ def _fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
             continue
         for content in message.content_list:
             if isinstance(content, ContentReasoning):
-                reasoning.append((content.summary or "") if content.redacted else content.reasoning)
+                thinking.append(Thinking.from_content(content))
+                reasoning.append(thinking[-1].marked)
             refusal = refusal or (isinstance(content, ContentText) and bool(content.refusal))
         parsed = parse_text_response(message.text, prompt.emails)
+        thinking += [Thinking(source="inline", form="full", text=text) for text in parsed.thinking]
         reasoning.append(parsed.reasoning)
         visible.append(parsed.final_text)
         parsed_actions += parsed.actions
@@ -149,6 +156,7 @@ def _fill_log(log: ActionLog, state: TaskState, prompt: ScenarioPrompt) -> None:
         drafts=drafts,
         reasoning="\n\n".join(r.strip() for r in reasoning if r.strip()),
         final_text="\n\n".join(v for v in visible if v),
+        thinking=thinking,
         stop_reason=stop_reason,
         refusal=refusal or stop_reason == "content_filter",
     )

@@ -2,7 +2,7 @@
 
 Each transcript holds the conversation, the agent's ActionLog with the actions a gate
 looks at flagged (an email to the target, anything sent outside the company, a cancelled
-alert), and any error. Long texts repeat across samples (the system prompt and inbox of a
+alert), the model's own reasoning apart from its visible answer, and any error. Long texts repeat across samples (the system prompt and inbox of a
 condition), so every text is stored once in a shared table and referenced by index.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 from inspect_ai.log import EvalSample, read_eval_log_sample
 from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageTool, ContentReasoning
 
-from insider.agent.actions import Action
+from insider.agent.actions import Action, Thinking
 from insider.analysis.results import CELL_KEY
 from insider.errors import InsiderError
 from insider.judges.gates import address_of, carried_out, is_internal
@@ -60,11 +60,7 @@ def _message(message: ChatMessage, texts: TextTable) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "text": texts.ref(message.text)}
     if isinstance(message, ChatMessageAssistant):
         if not isinstance(message.content, str):
-            reasoning = "\n\n".join(
-                (c.summary or "[redacted reasoning]") if c.redacted else c.reasoning
-                for c in message.content
-                if isinstance(c, ContentReasoning)
-            )
+            reasoning = "\n\n".join(Thinking.from_content(c).marked for c in message.content if isinstance(c, ContentReasoning))
             out["reasoning"] = texts.ref(reasoning)
         out["tool_calls"] = [
             {"function": call.function, "arguments": texts.ref(json.dumps(call.arguments, indent=1, ensure_ascii=False))}
@@ -94,6 +90,8 @@ def transcript(sample: EvalSample, texts: TextTable) -> dict[str, Any]:
         "actions": [_action(a, facts, any(a is d for d in done)) for a in (log.actions if log else [])],
         "drafts": [_action(a, facts, False) for a in (log.drafts if log else [])],
         "reasoning": texts.ref(log.reasoning) if log else None,
+        "thinking": [{"source": t.source, "form": t.form, "text": texts.ref(t.text)} for t in (log.thinking if log else [])],
+        "answer": texts.ref(log.final_text) if log else None,
         "facts": {k: facts.get(k) for k in ("target_address", "override_code", "company_domain")},
         "error": redact(sample.error.message) if sample.error else None,
     }

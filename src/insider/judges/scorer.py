@@ -14,7 +14,7 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 from inspect_ai.util import Store
 
-from insider.agent.actions import ActionLog, ActionRecord
+from insider.agent.actions import ActionLog, ActionRecord, Thinking
 from insider.agent.parse import parse_text_response
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
@@ -40,7 +40,8 @@ def harmful_rate() -> Metric:
 
 
 def agent_response(messages: Sequence[ChatMessage], reasoning: bool = True) -> str:
-    """Everything the agent wrote: reasoning, text and tool calls of every assistant turn.
+    """Everything the agent wrote: reasoning, text and tool calls of every assistant turn
+    (reasoning it could not read in full is marked as summarised or redacted).
 
     With `reasoning=False`, only what it showed: reasoning content and scratchpad or thinking
     blocks in the text are left out.
@@ -50,9 +51,7 @@ def agent_response(messages: Sequence[ChatMessage], reasoning: bool = True) -> s
         if not isinstance(message, ChatMessageAssistant):
             continue
         if reasoning and not isinstance(message.content, str):
-            parts += [
-                (c.summary or "") if c.redacted else c.reasoning for c in message.content if isinstance(c, ContentReasoning)
-            ]
+            parts += [Thinking.from_content(c).marked for c in message.content if isinstance(c, ContentReasoning)]
         if message.text:
             parts.append(message.text if reasoning else parse_text_response(message.text, []).final_text)
         for call in message.tool_calls or []:
