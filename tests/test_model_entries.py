@@ -176,3 +176,12 @@ def test_estimate_cli_shows_labels_their_model_and_the_reasoning_column(tmp_path
     assert "reasoning: a model entry that asks for it uses its whole budget" in words
     rows = json.loads(run_cli(capsys, "estimate", str(path), "--json").out)["rows"]
     assert [(r["model"], r["base_model"], r["reasoning_tokens_max"]) for r in rows] == [("off", SONNET, 0), ("high", SONNET, 16000)]
+
+
+def test_the_shipped_reasoning_config_passes_preflight_with_thinking_off_low_and_high():
+    exp = load_experiment(Path(__file__).parent.parent / "configs" / "reasoning.yaml")
+    assert {e.model for e in exp.models} == {SONNET}
+    estimate = prepare(exp, require_keys=False)
+    thinking = {row.model: row.reasoning_tokens_max // row.calls for row in estimate.rows if row.role == "agent"}
+    assert thinking == {"sonnet-4-thinking-off": 0, "sonnet-4-thinking-low": 4096, "sonnet-4-thinking-high": 16000}
+    assert estimate.cost_max_usd <= exp.run.budget_usd
