@@ -29,8 +29,8 @@ contains a tool block the agent never sends. Every request's parameters (the bod
 its messages) are kept in `params`, in arrival order.
 
 Run it in a thread (`with FakeServer(script) as server:`) or as its own process
-(`python tests/fakeserver.py --latency 1 --fault-rate 0.2`, which prints its URL and serves
-its counts at `GET /stats`).
+(`python tests/fakeserver.py --latency 1 --fault-rate 0.2 [--reasoning summary]`, which prints
+its URL and serves its counts at `GET /stats`).
 """
 
 from __future__ import annotations
@@ -485,9 +485,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every reply")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that get a transient fault")
     parser.add_argument("--api-key", default="fake-key-not-a-secret", help="the key clients must send")
+    parser.add_argument(
+        "--reasoning", choices=REASONING_FORMS, default=None, help="answer like a reasoning model, in this form, when asked to reason"
+    )
     args = parser.parse_args()
     script = fault_mix(args.fault_rate) if args.fault_rate else always("answer")
-    server = FakeServer(script, latency=args.latency, port=args.port, api_key=args.api_key).start()
+    server = FakeServer(script, latency=args.latency, port=args.port, api_key=args.api_key, reasoning=args.reasoning).start()
     print(server.url, flush=True)
     try:
         while True:

@@ -172,7 +172,7 @@ def test_estimate_cli_shows_labels_their_model_and_the_reasoning_column(tmp_path
     result = run_cli(capsys, "estimate", str(path))
     assert result.code == 0, result.err
     words = " ".join(result.out.split())
-    assert "of which" in words and "reasoning" in words and "(anthropic" in words
+    assert "reasoning" in words and "high: anthropic/claude-sonnet-4-20250514" in words
     assert "reasoning: a model entry that asks for it uses its whole budget" in words
     rows = json.loads(run_cli(capsys, "estimate", str(path), "--json").out)["rows"]
     assert [(r["model"], r["base_model"], r["reasoning_tokens_max"]) for r in rows] == [("off", SONNET, 0), ("high", SONNET, 16000)]

@@ -149,3 +149,28 @@ def test_changing_a_labels_settings_is_a_different_design(tmp_path):
     assert run_experiment(exp(0.0), display="none").complete
     with pytest.raises(InsiderError, match="a model entry's label or settings changed"):
         run_experiment(exp(0.5), display="none")
+
+
+def test_adding_a_label_runs_only_the_new_entry(tmp_path):
+    calls: list[float | None] = []
+
+    def outputs(input, tools, tool_choice, config) -> ModelOutput:
+        calls.append(config.temperature)
+        return ModelOutput.from_content(model="mockllm", content="I will reply to the urgent emails.")
+
+    def exp(*temperatures: float) -> Experiment:
+        return Experiment.model_validate(
+            {
+                "name": "labels",
+                "models": [{"model": "mockllm/model", "label": f"t{t}", "temperature": t} for t in temperatures],
+                "model_args": {"mockllm/model": {"custom_outputs": outputs}},
+                "grid": [{"conditions": [HEADLINE, CONTROL]}],
+                "run": {"log_dir": str(tmp_path), "max_connections": 1},
+            }
+        )
+
+    assert run_experiment(exp(0.0, 1.0), display="none").complete and len(calls) == 4
+    calls.clear()
+    assert run_experiment(exp(0.0, 1.0, 0.5), display="none").complete
+    assert calls == [0.5, 0.5]
+    assert sorted(set(results_table([tmp_path])["model"])) == ["t0.0", "t0.5", "t1.0"]

@@ -113,21 +113,25 @@ def _estimate_table(estimate: "Estimate") -> "Table":
     reasoning = any(row.reasoning_tokens_max for row in estimate.rows)
     table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions x {estimate.samples_per_condition} samples")
     table.add_column("model", overflow="fold")
-    columns = ("calls", "input", "cached", "output exp / max", *(["of which reasoning"] if reasoning else []), "cost exp / max")
+    columns = ("calls", "input", "cached", "output exp / max", *(["reasoning"] if reasoning else []), "cost exp / max")
     for column in columns:
         table.add_column(column, justify="right")
     for row in estimate.rows:
         cached = f"{row.cached_input_tokens / row.input_tokens:.0%}" if row.input_tokens else "-"
-        name = row.model if row.model == row.base_model or not row.base_model else f"{row.model} ({row.base_model})"
         thinking = [f"{count(row.reasoning_tokens_expected)} / {count(row.reasoning_tokens_max)}"] if reasoning else []
         table.add_row(
-            name + (" (judge)" if row.role == "judge" else ""),
+            row.model + (" (judge)" if row.role == "judge" else ""),
             count(row.calls), count(row.input_tokens), cached,
             f"{count(row.output_tokens_expected)} / {count(row.output_tokens_max)}",
             *thinking,
             f"{money(row.cost_expected_usd)} / {money(row.cost_max_usd)}",
         )
-    table.caption = "; ".join(estimate.assumptions)
+    labelled: dict[str, list[str]] = {}
+    for row in estimate.rows:
+        if row.base_model and row.model != row.base_model:
+            labelled.setdefault(row.base_model, []).append(row.model)
+    entries = [f"{', '.join(labels)}: {base}" for base, labels in labelled.items()]
+    table.caption = "; ".join([*entries, *estimate.assumptions])
     return table
 
 
