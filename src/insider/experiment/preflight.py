@@ -17,8 +17,9 @@ from insider.judges.factory import check_scenarios
 def check_model(model: str, where: str, require_key: bool = True, model_args: dict | None = None) -> Model | None:
     """Construct the model once, so a bad name or a missing key fails here, in one line.
 
-    With `require_key=False` (estimates) a missing API key or SDK is not an error (and no
-    model is returned).
+    Returns the model, so later checks can ask its provider what it supports. With
+    `require_key=False` (estimates) a missing API key is not an error: the model is built with
+    a placeholder key instead (or not at all, None, when its SDK is missing too).
     """
     if "/" not in model:
         raise InsiderError(f"{where}: model {model!r} needs a provider prefix, e.g. openai/{model} or anthropic/{model}")
@@ -69,7 +70,7 @@ def unsupported_settings(model: str, settings: dict[str, Any], api: Any = None) 
         problems.append(f"{', '.join(reasoning)}: Inspect lists {model} as a model without reasoning")
     if reasoning and api is not None and hasattr(api, "is_thinking_model") and not api.is_thinking_model():
         problems.append(f"{', '.join(reasoning)}: {model} has no extended thinking (Claude 3 and 3.5 models)")
-    effort_keys = [key for key in ("reasoning_effort", "reasoning_summary") if key in reasoning]
+    effort_keys = [key for key in ("reasoning_effort", "reasoning_summary", "reasoning_mode") if key in reasoning]
     if effort_keys and api is not None and hasattr(api, "has_reasoning_options") and not api.has_reasoning_options():
         problems.append(f"{', '.join(effort_keys)}: {model} takes no reasoning options (OpenAI's o-series, gpt-5 and codex do)")
     if settings.get("reasoning_tokens"):
