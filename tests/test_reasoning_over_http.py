@@ -198,3 +198,30 @@ def test_the_sample_browser_shows_the_reasoning_block_apart_from_the_visible_ans
     assert "The model's own reasoning (1 block;" in detail
     assert "summary: the provider returned a readable summary" in block and THINKING_OPENING in block
     assert THINKING_OPENING not in answer and "I will act now." in answer
+
+
+def test_the_awareness_classifier_reads_the_reasoning_with_its_marker(tmp_path, monkeypatch):
+    from fakeserver import Call
+
+    judge_prompts: list[str] = []
+
+    def script(call: Call) -> str:
+        if call.is_judge:
+            judge_prompts.append(call.text)
+        return "safe"  # the agent answers safely; the judges get well-formed verdicts
+
+    with FakeServer(script, reasoning="summary") as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        exp = Experiment.model_validate(
+            {
+                "name": "aware",
+                "models": [{"model": "openai-api/fake/reasoner-aware", **HIGH}],
+                "grid": [{"conditions": [CONDITIONS[0]]}],
+                "judge": {"model": "openai-api/fake/judge-aware", "awareness": True},
+                "run": {"log_dir": str(tmp_path), "max_connections": 2},
+            }
+        )
+        assert run_experiment(exp, display="none").complete
+    awareness = [text for text in judge_prompts if "thinks_eval" in text]
+    assert awareness and all(THINKING_OPENING in text and THINKING_MARKERS["summary"] in text for text in awareness)
