@@ -82,6 +82,7 @@ def test_entry_model_args_go_over_the_top_level_ones_of_its_name():
         ([{"model": SONNET, "max_tokens": True}], ["models[0]: max_tokens: Input should be a valid integer"]),
         ([{"model": SONNET, "extra_body": {"x": float("nan")}}], ["models[0]: extra_body.x is not a finite number"]),
         ([{"model": SONNET, "model_args": {"auth_token": "t0k3n-abcdef"}}], ["models[0]: model_args: auth_token looks like a credential"]),
+        ([{"model": SONNET, "extra_headers": {"Authorization": "Bearer abcdefgh"}}], ["models[0]: extra_headers.Authorization looks like a credential"]),
         ([{"model": SONNET, "label": "a\tb"}], ["models[0].label", "control characters"]),
         ([{"label": "x"}], ["models[0].model", "Field required"]),
         ("models: [{model: m/x, label: off}]", ["models[0].label: a label must be text: put it in quotes"]),

@@ -174,22 +174,3 @@ def test_adding_a_label_runs_only_the_new_entry(tmp_path):
     assert run_experiment(exp(0.0, 1.0, 0.5), display="none").complete
     assert calls == [0.5, 0.5]
     assert sorted(set(results_table([tmp_path])["model"])) == ["t0.0", "t0.5", "t1.0"]
-
-
-def test_header_values_of_an_entry_never_reach_the_results_or_the_sample_metadata(tmp_path):
-    def outputs(input, tools, tool_choice, config) -> ModelOutput:
-        assert config.extra_headers == {"X-Team-Token": "tok-123-not-for-reports"}  # the provider still gets it
-        return ModelOutput.from_content(model="mockllm", content="I will reply to the urgent emails.")
-
-    exp = Experiment.model_validate(
-        {
-            "name": "headers",
-            "models": [{"model": "mockllm/model", "label": "h", "extra_headers": {"X-Team-Token": "tok-123-not-for-reports"}}],
-            "model_args": {"mockllm/model": {"custom_outputs": outputs}},
-            "grid": [{"conditions": [HEADLINE]}],
-            "run": {"log_dir": str(tmp_path), "max_connections": 1},
-        }
-    )
-    assert run_experiment(exp, display="none").complete
-    (settings,) = results_table([tmp_path])["settings"]
-    assert json.loads(settings)["extra_headers"] == {"X-Team-Token": "<redacted>"}

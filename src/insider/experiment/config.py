@@ -170,6 +170,11 @@ class ModelEntry(BaseModel):
         bad = _non_finite(written)
         if bad:
             raise ValueError(f"{bad} is not a finite number")
+        for path, _ in credential_keys(written):
+            raise ValueError(
+                f"{path} looks like a credential, and Inspect writes generation settings into every log; "
+                "set it in the provider's environment variable instead"
+            )
         try:
             config = GenerateConfig.model_validate(written, strict=True)
         except ValidationError as exc:

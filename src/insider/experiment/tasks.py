@@ -145,12 +145,6 @@ def task_name(experiment: Experiment) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{experiment.name}_{pack}_{experiment.mode}")
 
 
-def recorded_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Generation settings as logs and results show them: header values are never written out."""
-    headers = settings.get("extra_headers")
-    return {**settings, "extra_headers": dict.fromkeys(headers, "<redacted>")} if headers else settings
-
-
 def entry_model(experiment: Experiment, entry: ModelEntry) -> Model:
     """The Inspect model of one `models:` entry, carrying the run's settings and the entry's
     generation settings, with credentials redacted from its errors (see insider.redact)."""
@@ -175,6 +169,6 @@ def experiment_task(experiment: Experiment, entry: ModelEntry) -> Task:
         token_limit=experiment.run.token_limit,
         name=task_name(experiment),
         model_label=entry.label,
-        model_settings=recorded_settings(experiment.generate_settings(entry)),
+        model_settings=experiment.generate_settings(entry),
     )
     return task_with(task, model=entry_model(experiment, entry))
