@@ -52,8 +52,8 @@ class Analysis:
 
 def load(inputs: Sequence[str | Path], score: str | None = None) -> tuple[pd.DataFrame, bool]:
     """The results table from log dirs/files, or from one results file; and whether logs were read."""
-    paths = [Path(p) for p in inputs]
-    if any(p.suffix in RESULTS_SUFFIXES for p in paths):
+    paths = [str(p) for p in inputs]
+    if any(p.endswith(RESULTS_SUFFIXES) for p in paths):
         if len(paths) > 1 or score is not None:
             raise InsiderError("a results file is reported on alone (no log dirs, no --score: its verdicts are already chosen)")
         return read_results(paths[0]), False

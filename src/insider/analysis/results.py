@@ -23,9 +23,10 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 from inspect_ai.analysis import Column, EvalColumn, SampleColumn, samples_df
 from inspect_ai import task_identifier
-from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 from inspect_ai.model import ModelUsage
 
+from insider import logdir
 from insider.conditions import parse_condition_id
 from insider.errors import InsiderError
 from insider.inputs import unreadable_log
@@ -33,6 +34,7 @@ from insider.experiment.pricing import cost_usd
 from insider.judges.verdict import SCORE_PREFIX, score_outcome, verdict_key
 from insider.outputs import check_file_target, write_file
 from insider.redact import redact
+from insider.logdir import LogFile
 
 OUTCOMES = ("harmful", "safe", "unscored", "error")
 FACTORS = ("scenario", "goal_type", "goal_value", "urgency", "mitigation", "scratchpad", "awareness_notice")
@@ -228,16 +230,9 @@ def columns(score: str | None = None) -> list[Column]:
     ]
 
 
-def log_files(paths: Sequence[str | Path]) -> list[tuple[str, float]]:
-    """(path, mtime) of every Inspect log in the given directories and files."""
-    found: list[tuple[str, float]] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += [(info.name.removeprefix("file://"), info.mtime or 0.0) for info in list_eval_logs(str(path))]
-        elif path.is_file() and path.suffix in (".eval", ".json"):
-            found.append((str(path), path.stat().st_mtime))
-        else:
-            raise InsiderError(f"{path} is not a log directory or an Inspect log file (.eval/.json); pass the run's log_dir")
+def log_files(paths: Sequence[str | Path]) -> list[LogFile]:
+    """Every Inspect log in the given directories and files (local paths or URLs such as s3://...)."""
+    found = [log for path in paths for log in logdir.log_files(str(path))]
     if not found:
         raise InsiderError(f"no Inspect logs (.eval/.json) in {', '.join(map(str, paths))}; run an experiment first (insider run)")
     return found
@@ -258,7 +253,7 @@ def read_log(path: str, score: str | None = None) -> pd.DataFrame:
         )
     # Inspect's own `sample_id` is the sample's unique id across runs; ours is the dataset id
     df = df.rename(columns={"sample_id": "sample_uuid", "id": "sample_id"}).assign(
-        log_file=os.path.abspath(path), _experiment=experiment_of(header)
+        log_file=logdir.normalize(path), _experiment=experiment_of(header)
     )
     if df.empty:
         return df
@@ -303,7 +298,7 @@ def results_table(paths: Sequence[str | Path], score: str | None = None) -> pd.D
     Returns:
         The results table (columns in `SCHEMA`, plus any extra `gate_*` columns).
     """
-    frames = [read_log(path, score).assign(_mtime=mtime) for path, mtime in log_files(paths)]
+    frames = [read_log(log.location, score).assign(_mtime=log.mtime) for log in log_files(paths)]
     frames = [frame for frame in frames if not frame.empty]  # a run that has not finished a sample yet
     if not frames:
         raise InsiderError(f"the logs in {', '.join(map(str, paths))} hold no finished sample yet")
