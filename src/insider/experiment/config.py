@@ -46,6 +46,8 @@ class RunConfig(BaseModel):
     cache: bool = False
     #: refuse to start above this estimated cost, and stop scheduling new work at it
     budget_usd: float | None = _number(0, 1_000_000)
+    #: sharded runs: seconds between two reads of the other shards' spend from their logs
+    budget_refresh: float = _number(0.001, 86_400, 60.0)
     #: retries of a failed sample within one run (on top of the provider's own retries)
     retry_on_error: int = _int(0, 100, 3)
     #: how many times eval-set re-runs a task that ended with errored samples, within one command
