@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+from functools import partial
+from typing import Any
 
-from inspect_ai import eval_set
+from inspect_ai import Task, eval_set
 from inspect_ai._util.error import PrerequisiteError
-from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log, read_eval_log_sample_summaries
+from inspect_ai.log import EvalLog, read_eval_log, read_eval_log_sample_summaries
 from inspect_ai.model import get_model
 
+from insider import logdir
 from insider.errors import InsiderError, one_line
 from insider.experiment import budget
 from insider.experiment.config import Experiment
@@ -24,9 +26,18 @@ from insider.experiment.preflight import (
     thinking_budget,
     unsupported_settings,
 )
-from insider.experiment.pricing import usage_cost
-from insider.experiment.tasks import check_mode, experiment_task, render_all
+from insider.experiment.shards import (
+    Layout,
+    Shard,
+    check_layout,
+    classify,
+    conditions_by_model,
+    read_layout,
+    shard_dir,
+)
+from insider.experiment.tasks import check_mode, design_id, experiment_task, render_all, task_name
 from insider.inputs import unreadable_log
+from insider.logdir import LogFile
 from insider.redact import guard
 
 
@@ -69,31 +80,18 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
     return estimate_experiment(experiment, prompts)
 
 
-def log_headers(log_dir: str) -> list[EvalLog]:
-    """The header of every log already in `log_dir`; one that cannot be read (a crash truncated it)
-    stops the run in one line before anything is written."""
-    if Path(log_dir).exists() and not Path(log_dir).is_dir():
+def check_log_dir(log_dir: str, logs: list[LogFile]) -> None:
+    """The log dir is a directory (or not there yet), and every log already in it can be read: one
+    that cannot (a crash truncated it) stops the run in one line before anything is written."""
+    if logdir.is_file(log_dir):
         raise InsiderError(f"run.log_dir {log_dir} is a file, not a directory; choose another log dir (--log-dir)")
-    if not Path(log_dir).is_dir():
-        return []
-    headers = []
-    for info in list_eval_logs(log_dir):
+    for log in logs:
         try:
-            headers.append(read_eval_log(info, header_only=True))
-            read_eval_log_sample_summaries(info)
+            read_eval_log(log.location, header_only=True)
+            read_eval_log_sample_summaries(log.location)
         except Exception as exc:  # whatever the reader raises, the file is unusable: name it
             fix = f"move it out of {log_dir} and run again: the samples it held run again"
-            raise unreadable_log(unquote(urlparse(info.name).path), exc, fix) from None
-    return headers
-
-
-def spend_in_logs(headers: list[EvalLog], experiment: Experiment) -> float:
-    """Dollars recorded by earlier runs (0 when there are none)."""
-    total = 0.0
-    for header in headers:
-        for model, usage in (header.stats.model_usage if header.stats else {}).items():
-            total += usage_cost(model, usage, batch=bool(experiment.run.batch), overrides=experiment.run.prices) or 0.0
-    return total
+            raise unreadable_log(log.location, exc, fix) from None
 
 
 def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
@@ -113,8 +111,34 @@ def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def run_experiment(experiment: Experiment, display: str | None = None) -> RunResult:
-    """Run (or resume) an experiment; finished samples in the log dir are kept, not re-run."""
+def _tasks(experiment: Experiment, shard: Shard | None) -> list[Task]:
+    """One task per model entry (each bound to its model); for a shard, only the entries with
+    cells in it, each with its share of the conditions."""
+    if shard is None:
+        return [experiment_task(experiment, entry) for entry in experiment.models]
+    chosen = conditions_by_model(experiment, shard)
+    return [
+        experiment_task(experiment, entry, chosen[entry.label], shard=str(shard))
+        for entry in experiment.models
+        if entry.label in chosen
+    ]
+
+
+def _eval_set_id(experiment: Experiment, shard: Shard | None) -> str | None:
+    """For a shard's first run: one eval-set id shared by every shard of the same log dir.
+
+    Derived from the design and the log dir, so shards on different machines agree on it
+    without talking to each other (None: Inspect's own, a new id or the one already there).
+    """
+    log_dir = experiment.run.log_dir
+    if shard is None or logdir.exists(logdir.join(shard_dir(log_dir, shard), ".eval-set-id")):
+        return None
+    digest = hashlib.sha256(f"{design_id(experiment)}\0{logdir.normalize(log_dir)}".encode()).hexdigest()
+    return f"{task_name(experiment)}-{digest[:12]}"
+
+
+def run_experiment(experiment: Experiment, display: str | None = None, shard: Shard | None = None) -> RunResult:
+    """Run (or resume) an experiment, or one shard of it; finished samples in the log dir are kept, not re-run."""
     estimate = prepare(experiment)
     run = experiment.run
     expected = estimate.cost_expected_usd
@@ -123,35 +147,43 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
             f"estimated cost ${expected:,.2f} exceeds run.budget_usd ${run.budget_usd:,.2f}; "
             "raise the budget, cut the grid or samples, or see `insider estimate`"
         )
-    earlier = spend_in_logs(log_headers(run.log_dir), experiment)
-    spend = budget.start_spend(run.budget_usd, earlier, bool(run.batch), run.prices)
+    layout = read_layout(run.log_dir)
+    check_log_dir(run.log_dir, layout.logs)
+    check_layout(layout, shard, design_id(experiment))
+    log_dir = shard_dir(run.log_dir, shard)
+    spend = _start_spend(experiment, layout, shard)
+    tasks = _tasks(experiment, shard)
+    if not tasks:  # more shards than cells: this one has nothing to do
+        return RunResult(log_dir=log_dir, complete=True, logs=[], estimate=estimate, spent_usd=spend.total_usd, budget_reached=False)
     # each model judge through its role, built here so that its errors are redacted (see insider.redact)
     model_roles = {role: guard(get_model(name, memoize=False)) for role, name in experiment.judge.roles().items()} or None
     try:
-        complete, logs = eval_set(
-            tasks=[experiment_task(experiment, entry) for entry in experiment.models],
-            log_dir=run.log_dir,
-            model=None,
-            model_roles=model_roles,
-            retry_attempts=run.retry_attempts,
-            retry_on_error=run.retry_on_error,
-            fail_on_error=True,
-            continue_on_fail=True,
-            log_buffer=run.log_buffer,
-            log_realtime=run.log_realtime,
-            display=display,
-            **run.inspect_settings(),
-        )
+        with logdir.storage(log_dir):
+            complete, logs = eval_set(
+                tasks=tasks,
+                log_dir=log_dir,
+                model=None,
+                model_roles=model_roles,
+                retry_attempts=run.retry_attempts,
+                retry_on_error=run.retry_on_error,
+                fail_on_error=True,
+                continue_on_fail=True,
+                log_buffer=run.log_buffer,
+                log_realtime=run.log_realtime,
+                display=display,
+                eval_set_id=_eval_set_id(experiment, shard),
+                **run.inspect_settings(),
+            )
     except PrerequisiteError as exc:
         message = one_line(str(exc))
         if "not associated with a task" in message:
             raise InsiderError(
-                f"{run.log_dir} holds logs of a different design (grid, pack, mode, samples, judge, limits, or a "
+                f"{log_dir} holds logs of a different design (grid, pack, mode, samples, judge, limits, or a "
                 "model entry's label or settings changed); use a new run.log_dir, or re-judge old logs with `insider judge`"
             ) from None
         raise InsiderError(message) from None
     return RunResult(
-        log_dir=run.log_dir,
+        log_dir=log_dir,
         complete=complete,
         logs=logs,
         estimate=estimate,
@@ -159,3 +191,26 @@ def run_experiment(experiment: Experiment, display: str | None = None) -> RunRes
         budget_reached=spend.refused_samples > 0,
         counts=_outcome_counts(logs),
     )
+
+
+def _start_spend(experiment: Experiment, layout: Layout, shard: Shard | None) -> budget.Spend:
+    """The run's spend counter; with a budget, seeded from the logs already in the log dir."""
+    run = experiment.run
+    price = {"batch": bool(run.batch), "overrides": run.prices}
+    if run.budget_usd is None:
+        return budget.start_spend(None, **price)
+    own = layout.unsharded if shard is None else layout.shards.get(shard, [])
+    return budget.start_spend(
+        run.budget_usd,
+        budget.logged_spend([log.location for log in own], **price),
+        others_usd=0.0 if shard is None else budget.logged_spend(layout.other_shards(shard), **price),
+        others=None if shard is None else partial(_other_shards_spend, run.log_dir, shard, price),
+        refresh_seconds=run.budget_refresh,
+        **price,
+    )
+
+
+async def _other_shards_spend(log_dir: str, shard: Shard, price: dict[str, Any]) -> float:
+    """What the other shards' logs record now (read during the run, in its event loop)."""
+    layout = classify(log_dir, await logdir.log_files_async(log_dir))
+    return await budget.logged_spend_async(layout.other_shards(shard), **price)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -70,7 +72,7 @@ def budgeted_agent(mode: str, pack: str, allow_unfilled: bool = False) -> Solver
     agent = agent_solver(mode=mode, pack=pack, allow_unfilled=allow_unfilled)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        refuse_if_spent()
+        await refuse_if_spent()
         return await agent(state, generate)
 
     return solve
@@ -89,6 +91,7 @@ def insider_experiment(
     name: str | None = None,
     model_label: str | None = None,
     model_settings: dict[str, Any] | None = None,
+    shard: str | None = None,
 ) -> Task:
     """An agentic-misalignment experiment on one pack in one interaction mode.
 
@@ -105,6 +108,7 @@ def insider_experiment(
         model_label: the label of the model entry the task runs (recorded in every sample).
         model_settings: that entry's generation settings, as recorded in every sample (the
             model itself gets them from the runner).
+        shard: `I/N` when the task runs one shard of the experiment's cells.
     """
     from insider.agent import sample_messages
     from insider.judges import verdict_scorer
@@ -135,6 +139,7 @@ def insider_experiment(
             "pack": pack,
             "mode": mode,
             **({"model_label": model_label} if model_label is not None else {}),
+            **({"shard": shard} if shard else {}),
         },
     )
 
@@ -152,16 +157,50 @@ def entry_model(experiment: Experiment, entry: ModelEntry) -> Model:
     return guard(get_model(entry.model, config=config, memoize=False, **experiment.provider_args(entry)))
 
 
-def experiment_task(experiment: Experiment, entry: ModelEntry) -> Task:
+def design_id(experiment: Experiment) -> str:
+    """A fingerprint of what an experiment's samples are: every setting that changes a task's identity.
+
+    Settings that only change how a run is executed (log_dir, connections, batch, cache,
+    budget, retries, timeouts) are left out, as Inspect leaves them out of a task's identity.
+    """
+    design = {
+        "name": experiment.name,
+        "pack": experiment.pack,
+        "mode": experiment.mode,
+        "models": [
+            {"model": e.model, "label": e.label, "settings": experiment.generate_settings(e), "args": experiment.provider_args(e)}
+            for e in experiment.models
+        ],
+        "samples": experiment.samples,
+        "allow_unfilled": experiment.allow_unfilled,
+        "conditions": [c.id for c in experiment.conditions()],
+        "judge": experiment.judge.model_dump(),
+        "message_limit": experiment.run.message_limit,
+        "token_limit": experiment.run.token_limit,
+    }
+    # provider arguments may hold objects (a scripted mockllm output function): their type stands in
+    text = json.dumps(design, sort_keys=True, default=lambda value: type(value).__qualname__)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def experiment_task(
+    experiment: Experiment, entry: ModelEntry, conditions: list[str] | None = None, shard: str | None = None
+) -> Task:
     """The Task of one model entry of an experiment, bound to that entry's model.
 
     Its args (the label and settings among them) and the model's generation settings are
     what eval-set uses to resume: two entries of one model are two tasks, never mixed.
+
+    Args:
+        experiment: the experiment.
+        entry: the model entry the task runs.
+        conditions: run only these condition ids (a shard's share); default: the whole grid.
+        shard: `I/N` for a shard's task (part of its identity, so each shard resumes its own logs).
     """
     task = insider_experiment(
         pack=experiment.pack,
         mode=experiment.mode,
-        conditions=[c.id for c in experiment.conditions()],
+        conditions=conditions if conditions is not None else [c.id for c in experiment.conditions()],
         samples=experiment.samples,
         judge=experiment.judge.model_dump(),
         allow_unfilled=experiment.allow_unfilled,
@@ -170,5 +209,8 @@ def experiment_task(experiment: Experiment, entry: ModelEntry) -> Task:
         name=task_name(experiment),
         model_label=entry.label,
         model_settings=experiment.generate_settings(entry),
+        **({"shard": shard} if shard else {}),  # unsharded tasks keep the identity they always had
     )
+    # metadata is not part of a task's identity: adding the fingerprint keeps old logs resumable
+    task.metadata = {**(task.metadata or {}), "design": design_id(experiment)}
     return task_with(task, model=entry_model(experiment, entry))
