@@ -32,7 +32,7 @@ $(LLAMA_WHEEL):
 $(STAMP): pyproject.toml $(LLAMA_WHEEL)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --only-binary llama-cpp-python --find-links $(WHEELS) -e ".[dev,providers]"
+	$(BIN)/pip install --only-binary llama-cpp-python --find-links $(WHEELS) -e ".[dev,providers,ray]"
 	touch $@
 
 # Debian's Chromium for the report's browser test (Playwright drives it; no browser download).
