@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
@@ -19,7 +20,9 @@ from insider.redact import redact
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from insider.experiment.config import Experiment
     from insider.experiment.estimate import Estimate
+    from insider.experiment.status import ShardStatus
     from insider.judges.config import JudgeConfig
 
 app = typer.Typer(
@@ -159,23 +162,55 @@ def estimate(config: ConfigArgument, as_json: JsonOption = False) -> None:
 def run(
     config: ConfigArgument,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the estimate; call no model.")] = False,
-    log_dir: Annotated[Optional[str], typer.Option("--log-dir", help="Override run.log_dir.")] = None,
+    log_dir: Annotated[
+        Optional[str], typer.Option("--log-dir", help="Override run.log_dir (a path, or a URL such as s3://bucket/prefix).")
+    ] = None,
     display: Annotated[
         Optional[str], typer.Option("--display", help="Inspect's progress display: full, conversation, rich, plain, log, none.")
+    ] = None,
+    shard: Annotated[
+        Optional[str],
+        typer.Option(
+            "--shard",
+            help="Run shard I of N (e.g. 2/3): a deterministic 1/N of the cells (condition x model), into the same log dir.",
+        ),
+    ] = None,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run the shards as Ray tasks: on the cluster at ADDRESS (ray://host:10001, host:6379, auto), "
+            "or on a new local Ray instance without one. Needs the extra insider\\[ray].",
+        ),
+    ] = None,
+    shards: Annotated[
+        Optional[int], typer.Option("--shards", min=1, help="With --ray: how many shards (default: the log dir's count, else one per CPU of the cluster).")
     ] = None,
 ) -> None:
     """Run an experiment (or resume it: finished samples are kept, failed and missing ones run)."""
     from insider.experiment.config import load_experiment
     from insider.experiment.runner import prepare, run_experiment
+    from insider.experiment.shards import Shard
 
     experiment = load_experiment(config)
     if log_dir is not None:
         experiment.run.log_dir = log_dir
+    if shard is not None and ray is not None:
+        raise InsiderError("--shard and --ray do not go together: --ray runs every shard (choose how many with --shards)")
+    if shards is not None and ray is None:
+        raise InsiderError("--shards goes with --ray; to run one shard of N on this machine use --shard I/N")
+    chosen = Shard.parse(shard) if shard is not None else None
     if dry_run:
         console.print(_estimate_table(prepare(experiment)))
         console.print("dry run: no model was called", highlight=False)
         return
-    result = run_experiment(experiment, display=display)
+    if ray is not None:
+        _run_on_ray(config, experiment, ray, shards)
+        return
+    result = run_experiment(experiment, display=display, shard=chosen)
+    if chosen is not None and not result.logs:
+        console.print(f"shard {chosen} has no cells: the grid has fewer cells than {chosen.count}", highlight=False)
     for model, counts in result.counts.items():
         console.print(f"{model}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
     if result.budget_reached:
@@ -188,6 +223,70 @@ def run(
     console.print(f"logs: {result.log_dir} ({state})", highlight=False)
     if not result.complete:
         raise typer.Exit(1)
+
+
+def _run_on_ray(config: Path, experiment: "Experiment", address: str, shards: int | None) -> None:
+    from insider.experiment.ray_shards import run_on_ray
+    from insider.experiment.status import experiment_status
+
+    finished = run_on_ray(
+        config, experiment, address=None if address == LOCAL_RAY else address, shards=shards,
+        on_finish=lambda outcome: console.print(outcome.line(), highlight=False, soft_wrap=True),
+    )  # fmt: skip
+    count, rows = experiment_status(experiment, shards=finished.shards)
+    console.print(_status_table(experiment, count, rows))
+    if not all(outcome.complete for outcome in finished.outcomes):
+        raise typer.Exit(1)
+
+
+def _status_table(experiment: "Experiment", count: int | None, rows: list["ShardStatus"]) -> "Table":
+    from rich.table import Table
+
+    def age(seconds: float | None) -> str:
+        if seconds is None:
+            return "-"
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size:
+                return f"{seconds / size:.0f} {unit} ago"
+        return f"{seconds:.0f} s ago"
+
+    layout = f"{count} shards" if count else "unsharded"
+    table = Table(title=f"{experiment.name}: {layout} in {experiment.run.log_dir}", title_justify="left")
+    table.add_column("shard")
+    for column in ("cells", "samples", "done", "errored", "missing", "spend"):
+        table.add_column(column, justify="right")
+    table.add_column("state")
+    table.add_column("last write", justify="right")
+    for row in rows:
+        table.add_row(
+            row.shard, f"{row.cells:,}", f"{row.samples:,}", f"{row.done:,}", f"{row.errored:,}", f"{row.missing:,}",
+            f"${row.spend_usd:,.2f}", row.state, age(row.last_write_age),
+            end_section=row.shard != "all" and row is rows[-2],
+        )  # fmt: skip
+    return table
+
+
+@app.command()
+def status(
+    config: ConfigArgument,
+    log_dir: Annotated[Optional[str], typer.Option("--log-dir", help="Override run.log_dir.")] = None,
+    shards: Annotated[
+        Optional[int], typer.Option("--shards", min=1, help="Show the split into N shards before any shard has written a log.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How far a run has got, per shard and overall: samples done, errored and missing, and dollars spent."""
+    from insider.experiment.config import load_experiment
+    from insider.experiment.status import experiment_status
+
+    experiment = load_experiment(config)
+    if log_dir is not None:
+        experiment.run.log_dir = log_dir
+    count, rows = experiment_status(experiment, shards=shards)
+    if as_json:
+        _print_json({"experiment": experiment.name, "log_dir": experiment.run.log_dir, "shards": count, "rows": [r.to_json() for r in rows]})
+    else:
+        console.print(_status_table(experiment, count, rows))
 
 
 JudgeOption = Annotated[
@@ -298,7 +397,9 @@ ScoreOption = Annotated[
 
 @app.command()
 def results(
-    log_dirs: Annotated[list[Path], typer.Argument(help="Log directories (or .eval files) from `insider run`.")],
+    log_dirs: Annotated[
+        list[str], typer.Argument(help="Log directories (or .eval files) from `insider run`: paths or URLs (s3://...).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output file: .parquet, .csv or .jsonl (by suffix).")],
     score: ScoreOption = None,
 ) -> None:
@@ -315,7 +416,10 @@ def results(
 
 @app.command()
 def report(
-    source: Annotated[list[Path], typer.Argument(help="Log directories from `insider run`, or one results file (.parquet/.csv/.jsonl).")],
+    source: Annotated[
+        list[str],
+        typer.Argument(help="Log directories from `insider run` (paths or URLs such as s3://...), or one results file (.parquet/.csv/.jsonl)."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write the report into.")] = Path("report"),
     compare_paper: Annotated[
         bool, typer.Option("--compare-paper", help="Add the replication check against the study's published rates.")
@@ -340,17 +444,34 @@ def report(
 
 @app.command()
 def view(
-    log_dir: Annotated[Path, typer.Argument(help="Log directory to browse.")],
+    log_dir: Annotated[str, typer.Argument(help="Log directory to browse: a path or a URL (s3://...).")],
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 7575,
 ) -> None:
     """Open Inspect's transcript viewer on 127.0.0.1 (Ctrl-C stops it)."""
-    if not log_dir.is_dir():
-        problem = "is not a directory" if log_dir.exists() else "not found"
+    from insider import logdir
+
+    if not logdir.is_dir(log_dir):
+        problem = "is not a directory" if logdir.exists(log_dir) else "not found"
         raise InsiderError(f"log directory {log_dir} {problem}; pass the run's log_dir (default: logs)")
-    command = [sys.executable, "-m", "inspect_ai", "view", "start", "--log-dir", str(log_dir), "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "inspect_ai", "view", "start", "--log-dir", log_dir, "--host", "127.0.0.1", "--port", str(port)]
     console.print(f"Inspect viewer: http://127.0.0.1:{port}", highlight=False)
     sys.stdout.flush()
     os.execv(sys.executable, command)  # the viewer takes over this process (and its signals)
+
+
+#: what `--ray` means without an address: start a local Ray instance
+LOCAL_RAY = "local"
+_RAY_ADDRESS = re.compile(r"^(auto|local|ray://\S+|[A-Za-z0-9.-]+:\d+)$")
+
+
+def _ray_address_optional(argv: list[str]) -> list[str]:
+    """Let `--ray` stand without its ADDRESS (typer options always take a value): it then means `local`."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg == "--ray" and (i + 1 == len(argv) or not _RAY_ADDRESS.match(argv[i + 1])):
+            out.append(LOCAL_RAY)
+    return out
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -361,6 +482,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def main() -> None:
     """Entry point: every failure is one `error:` line on stderr and exit code 2 (130 when interrupted)."""
+    sys.argv = _ray_address_optional(sys.argv)
     try:
         code = app(standalone_mode=False, prog_name="insider")
     except NoArgsIsHelpError as exc:  # bare `insider`: the help, as before
