@@ -1,0 +1,170 @@
+"""Log dirs on S3 (a real S3-compatible server on 127.0.0.1): run, resume, budget, status, results, report, view."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from inspect_ai.log import read_eval_log_sample_summaries
+
+from clihelp import run_cli
+from fakeserver import FakeServer, prompt_key
+from insider.analysis.results import results_table
+from insider.errors import InsiderError
+from insider.experiment import budget
+from insider.experiment.runner import run_experiment
+from insider.logdir import log_files
+from insider.scenarios import get_pack
+from mockexperiment import PRICEY, Script, experiment, outcomes
+
+MODEL = "mockllm/model"
+
+
+def test_a_run_into_s3_resumes_its_failed_samples_only(s3):
+    bucket = s3.new_bucket()
+    log_dir = f"s3://{bucket}/exp"
+    first = Script(fail_calls={2, 5})
+    result = run_experiment(experiment(log_dir, {MODEL: first}, samples=1), display="none")
+    assert not result.complete and result.counts[MODEL]["error"] == 2
+    assert [k for k in s3.keys(bucket) if k.endswith(".eval")], "no log reached the bucket"
+
+    second = Script()
+    result = run_experiment(experiment(log_dir, {MODEL: second}, samples=1), display="none")
+    assert result.complete
+    assert second.calls == 2  # only the two failed samples ran again
+    assert [row[3] for row in outcomes([log_dir])].count("error") == 0
+    assert len(outcomes([log_dir])) == 5
+    # eval-set's manifest of the log dir is in the bucket and lists the log
+    manifest = json.loads(s3.client().get_object(Bucket=bucket, Key="exp/logs.json")["Body"].read())
+    assert len(manifest) >= 1 and all(name.endswith(".eval") for name in manifest)
+
+
+def test_a_design_change_in_an_s3_log_dir_is_refused(s3):
+    log_dir = f"s3://{s3.new_bucket()}/exp"
+    run_experiment(experiment(log_dir, {MODEL: Script()}, samples=1), display="none")
+    with pytest.raises(InsiderError, match="holds logs of a different design"):
+        run_experiment(experiment(log_dir, {MODEL: Script()}, samples=2), display="none")
+
+
+def test_the_budget_counts_spend_already_in_s3_logs(s3):
+    log_dir = f"s3://{s3.new_bucket()}/exp"
+    settings = {"budget_usd": 50.0, "expected_output_tokens": 1, "prices": {MODEL: PRICEY}}
+    first = Script()
+    result = run_experiment(experiment(log_dir, {MODEL: first}, samples=1, **settings), display="none")
+    assert result.budget_reached and 1 <= first.calls < 5
+    logged = budget.logged_spend([log.location for log in log_files(log_dir)], overrides={MODEL: PRICEY})
+    assert logged >= 50.0
+
+    again = Script()
+    result = run_experiment(experiment(log_dir, {MODEL: again}, samples=1, **settings), display="none")
+    assert again.calls == 0 and result.budget_reached  # the spend in the bucket already reached the cap
+
+
+def test_results_report_status_and_view_read_an_s3_log_dir(s3, tmp_path, capsys):
+    log_dir = f"s3://{s3.new_bucket()}/exp"
+    run_experiment(experiment(log_dir, {MODEL: Script()}), display="none")
+    config = tmp_path / "exp.yaml"
+    config.write_text(yaml.safe_dump(experiment(log_dir, {MODEL: Script()}).model_dump(exclude={"model_args"})))
+
+    done = run_cli(capsys, "results", log_dir, "--out", str(tmp_path / "r.parquet"))
+    assert done.code == 0, done.err
+    assert "10 rows (2 harmful, 8 safe, 0 unscored, 0 error)" in done.out
+    table = results_table([log_dir])
+    assert table["log_file"].str.startswith(log_dir + "/").all()
+
+    done = run_cli(capsys, "report", log_dir, "--out", str(tmp_path / "report"))
+    assert done.code == 0, done.err
+    html = (tmp_path / "report" / "report.html").read_text()
+    # transcripts are read back from the bucket into the report's sample browser
+    assert "Jessica" in html
+
+    done = run_cli(capsys, "status", str(config), "--json")
+    assert done.code == 0, done.err
+    status = json.loads(done.out)
+    assert status["shards"] is None and len(status["rows"]) == 1
+    row = status["rows"][0]
+    assert (row["shard"], row["cells"], row["samples"], row["done"], row["errored"], row["missing"], row["state"]) == (
+        "all", 5, 10, 10, 0, 0, "complete"
+    )
+
+
+@pytest.mark.parametrize("command", [["results", "{url}", "--out", "{tmp}/r.parquet"], ["report", "{url}", "--out", "{tmp}/r"], ["view", "{url}"]])
+def test_a_missing_bucket_is_one_line_and_exit_code_2(s3, tmp_path, capsys, command):
+    args = [part.format(url="s3://insider-no-such-bucket/exp", tmp=tmp_path) for part in command]
+    done = run_cli(capsys, *args)
+    assert done.code == 2
+    assert done.err.startswith("error: ") and len(done.err.strip().splitlines()) == 1
+    assert "s3://insider-no-such-bucket/exp" in done.err
+    assert not (tmp_path / "r.parquet").exists() and not (tmp_path / "r").exists()
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_a_run_into_s3_killed_with_sigkill_resumes_without_loss_or_repeats(s3, tmp_path, capsys):
+    samples = 40
+    pack = get_pack("paper", allow_unfilled=True)
+    conditions = pack.conditions()[:samples]
+    keys = {prompt_key(p.system, p.user): c.id for c in conditions for p in [pack.render(c)]}
+    bucket = s3.new_bucket()
+    log_dir = f"s3://{bucket}/resume"
+    config = tmp_path / "resume.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "resume",
+                "models": ["openai-api/fake/agent"],
+                "allow_unfilled": True,
+                "grid": [{"conditions": [c.id for c in conditions]}],
+                "judge": "rules",
+                "run": {"log_dir": log_dir, "max_connections": 4, "log_buffer": 2},
+            }
+        )
+    )
+    command = [sys.executable, "-m", "insider", "run", str(config)]
+    with FakeServer(latency=0.2) as server:
+        env = {**os.environ, **server.env(), "XDG_DATA_HOME": str(tmp_path / "data")}
+        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _wait_for(lambda: server.count() >= samples // 2 or first.poll() is not None, 240, "half the requests")
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        assert first.returncode == -signal.SIGKILL, "the run ended before it was killed; the test proves nothing"
+        before = server.snapshot()
+        written = {
+            summary.id
+            for log in log_files(log_dir)
+            for summary in read_eval_log_sample_summaries(log.location)
+            if summary.error is None
+        }
+        assert 0 < len(written) < samples, "the killed run left no sample in the bucket"
+
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        resumed = server.snapshot() - before
+
+    asked_again = Counter({keys[key]: n for (_, key), n in resumed.items()})
+    assert not written & set(asked_again), "a sample already in the bucket was requested again"
+    assert max(asked_again.values()) == 1
+    table = results_table([log_dir])
+    assert sorted(table["condition_id"]) == sorted(c.id for c in conditions)
+
+    done = run_cli(capsys, "report", log_dir, "--out", str(tmp_path / "report"))
+    assert done.code == 0, done.err
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert sum(cell["n"] for cell in summary["cells"]) == samples
