@@ -240,6 +240,7 @@ def _run_on_ray(config: Path, experiment: "Experiment", address: str, shards: in
 
 
 def _status_table(experiment: "Experiment", count: int | None, rows: list["ShardStatus"]) -> "Table":
+    from rich import box
     from rich.table import Table
 
     def age(seconds: float | None) -> str:
@@ -251,18 +252,20 @@ def _status_table(experiment: "Experiment", count: int | None, rows: list["Shard
         return f"{seconds:.0f} s ago"
 
     layout = f"{count} shards" if count else "unsharded"
-    table = Table(title=f"{experiment.name}: {layout} in {experiment.run.log_dir}", title_justify="left")
+    table = Table(title=f"{experiment.name}: {layout} in {experiment.run.log_dir}", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0))
     table.add_column("shard")
-    for column in ("cells", "samples", "done", "errored", "missing", "spend"):
+    for column in ("samples", "done", "errored", "missing", "spend"):
         table.add_column(column, justify="right")
-    table.add_column("state")
-    table.add_column("last write", justify="right")
+    table.add_column("state", no_wrap=True)
+    table.add_column("last write", justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
-            row.shard, f"{row.cells:,}", f"{row.samples:,}", f"{row.done:,}", f"{row.errored:,}", f"{row.missing:,}",
+            row.shard, f"{row.samples:,}", f"{row.done:,}", f"{row.errored:,}", f"{row.missing:,}",
             f"${row.spend_usd:,.2f}", row.state, age(row.last_write_age),
-            end_section=row.shard != "all" and row is rows[-2],
+            end_section=row is not rows[-1] and rows[-1].shard == "all" and row is rows[-2],
         )  # fmt: skip
+    if any(row.state == "started" for row in rows):
+        table.caption = "started: a log is still open: running now, or killed (see last write)"
     return table
 
 

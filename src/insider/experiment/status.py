@@ -35,7 +35,7 @@ class ShardStatus:
     missing: int = 0
     spend_usd: float = 0.0
     logs: int = 0
-    #: not started | running or stopped | incomplete | complete
+    #: not started | started (a log is still open: running, or killed) | incomplete | complete
     state: str = "not started"
     #: seconds since the newest log was written (None: no log)
     last_write_age: float | None = None
@@ -79,7 +79,7 @@ def _status(
     if logs:
         row.last_write_age = max(0.0, now - max(log.mtime for log in logs))
         row.state = (
-            "complete" if row.done == row.samples else "running or stopped" if started else "incomplete"
+            "complete" if row.done == row.samples else "started" if started else "incomplete"
         )
     return row
 
@@ -130,7 +130,7 @@ def experiment_status(experiment: Experiment, shards: int | None = None) -> tupl
     total.state = (
         "complete" if states == {"complete"}
         else "not started" if states == {"not started"}
-        else "running or stopped" if "running or stopped" in states
+        else "started" if "started" in states
         else "incomplete"
     )  # fmt: skip
     return count, [*rows, total]
