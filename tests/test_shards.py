@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from clihelp import run_cli
 from fakeserver import FakeServer
 from insider.analysis.results import results_table
 from insider.errors import InsiderError
+from insider.experiment import budget
 from insider.experiment.runner import run_experiment
 from insider.experiment.shards import Shard, all_shards, cells, read_layout, shard_cells
 from insider.scenarios import get_pack
@@ -179,3 +181,71 @@ def test_three_shards_as_processes_into_one_s3_log_dir_equal_one_unsharded_run(s
     assert [rows[s]["cells"] for s in ("1/3", "2/3", "3/3")] == [6, 6, 6]
     assert (rows["all"]["samples"], rows["all"]["done"], rows["all"]["errored"], rows["all"]["missing"]) == (36, 36, 0, 0)
     assert rows["all"]["state"] == "complete"
+
+
+async def test_the_other_shards_spend_is_read_again_once_the_refresh_interval_has_passed():
+    reads: list[float] = []
+
+    def others() -> float:
+        reads.append(10.0 * (len(reads) + 1))
+        return reads[-1]
+
+    spend = budget.start_spend(25.0, earlier_usd=0.0, others=others, refresh_seconds=0.2)
+    assert spend.others_usd == 10.0 and len(reads) == 1
+    await budget.refuse_if_spent()
+    assert len(reads) == 1  # too soon to read again
+    await asyncio.sleep(0.25)
+    await budget.refuse_if_spent()
+    assert spend.others_usd == 20.0
+    await asyncio.sleep(0.25)
+    with pytest.raises(budget.BudgetReached, match="budget of \\$25.00 reached"):
+        await budget.refuse_if_spent()  # the other shards now hold $30
+
+
+async def test_an_unreadable_other_shard_keeps_the_last_count(caplog):
+    calls = {"n": 0}
+
+    def others() -> float:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError("connection reset")
+        return 5.0
+
+    spend = budget.start_spend(25.0, others=others, refresh_seconds=0.01)
+    await asyncio.sleep(0.02)
+    await budget.refuse_if_spent()
+    assert spend.others_usd == 5.0 and "connection reset" in caplog.text
+
+
+@pytest.mark.slow
+def test_shards_running_at_once_stop_near_one_shared_budget(tmp_path):
+    """Two shards at once, each able to spend the whole budget alone: together they stop near it."""
+    budget_usd, calls = 16.0, 30
+    conditions = [c.id for c in get_pack("paper", allow_unfilled=True).conditions()[: 2 * calls]]
+    config = tmp_path / "budget.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "budget",
+                "models": ["openai-api/fake/agent"],
+                "allow_unfilled": True,
+                "grid": [{"conditions": conditions}],
+                "judge": "rules",
+                "run": {
+                    "log_dir": str(tmp_path / "logs"), "max_connections": 2, "log_buffer": 1, "budget_usd": budget_usd,
+                    "budget_refresh": 0.5, "expected_output_tokens": 1,
+                    # the fake server's answers have 150 output tokens: $1 a call
+                    "prices": {"openai-api/fake/*": {"input": 0.0, "output": 1_000_000 / 150}},
+                },
+            }
+        )
+    )
+    with FakeServer(latency=1.0) as server:
+        env = {**os.environ, **server.env(), "XDG_DATA_HOME": str(tmp_path / "data")}
+        processes = [_insider("run", str(config), "--shard", f"{i}/2", env=env) for i in (1, 2)]
+        outputs = [process.communicate(timeout=600) for process in processes]
+        requests = server.count()
+    assert all("budget reached" in out for out, _ in outputs), outputs
+    # alone, each shard would have spent the whole budget: $32 in all. Together they stop at the
+    # budget plus what was in flight or not yet in a log (2 connections and ~1 refresh per shard)
+    assert budget_usd <= requests <= budget_usd + 8
