@@ -21,6 +21,7 @@ from insider.analysis.results import results_table
 from insider.errors import InsiderError
 from insider.experiment import budget
 from insider.experiment.runner import run_experiment
+from insider.experiment.shards import all_shards
 from insider.logdir import log_files
 from insider.scenarios import get_pack
 from mockexperiment import PRICEY, Script, experiment, outcomes
@@ -168,3 +169,26 @@ def test_a_run_into_s3_killed_with_sigkill_resumes_without_loss_or_repeats(s3, t
     assert done.code == 0, done.err
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert sum(cell["n"] for cell in summary["cells"]) == samples
+
+
+def test_insider_judge_rejudges_the_shards_of_an_s3_log_dir_and_refreshes_each_manifest(s3, capsys):
+    bucket = s3.new_bucket()
+    log_dir = f"s3://{bucket}/exp"
+    for shard in all_shards(2):
+        run_experiment(experiment(log_dir, {MODEL: Script()}), display="none", shard=shard)
+
+    done = run_cli(capsys, "judge", log_dir, "--policy", "paper")
+    assert done.code == 0, done.err
+    lines = done.out.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{log_dir}/shard-") for line in lines)
+    assert sum(int(line.split("judged ")[1].split(" ")[0]) for line in lines) == 10
+
+    table = results_table([log_dir], score="insider_verdict_rules_paper")
+    assert len(table) == 10 and set(table["score_key"]) == {"insider_verdict_rules_paper"}
+    for shard in all_shards(2):
+        manifest = json.loads(s3.client().get_object(Bucket=bucket, Key=f"exp/{shard.dirname}/logs.json")["Body"].read())
+        scorers = {scorer["name"] for header in manifest.values() for scorer in header["eval"]["scorers"]}
+        assert "insider_verdict_rules_paper" in scorers
+
+    again = run_cli(capsys, "judge", log_dir, "--policy", "paper")
+    assert all("judged 0 " in line for line in again.out.strip().splitlines())

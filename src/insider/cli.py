@@ -346,7 +346,7 @@ def _judge(config: "JudgeConfig"):
 
 @app.command()
 def judge(
-    log_dir: Annotated[Path, typer.Argument(help="Directory of Inspect logs from `insider run`.")],
+    log_dir: Annotated[str, typer.Argument(help="Directory of Inspect logs from `insider run`: a path or a URL (s3://...).")],
     judge_models: JudgeOption = ["rules"],
     policy: PolicyOption = "strict",
     prompts: PromptsOption = None,

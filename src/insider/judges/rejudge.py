@@ -37,6 +37,7 @@ from inspect_ai.log import (
 from inspect_ai.log._log import EvalMetricDefinition, EvalScorer  # not re-exported by inspect_ai.log
 from inspect_ai.scorer import Score
 
+from insider import logdir
 from insider.errors import InsiderError
 from insider.judges.base import Judge
 from insider.judges.config import JudgeConfig
@@ -125,8 +126,15 @@ async def _label_one(sample: EvalSample, key: str, config: JudgeConfig, judge: J
     return await label_awareness(resolved.messages, resolved.store, resolved.metadata, config, judge, sample.scores[key])
 
 
-def _write_atomically(log: EvalLog, path: Path) -> None:
-    """Write next to the original, then rename over it: a reader never sees half a log."""
+def _write_atomically(log: EvalLog, location: str) -> None:
+    """Write next to the original, then rename over it: a reader never sees half a log.
+
+    An object store replaces an object whole on upload, so a URL is written in place.
+    """
+    if logdir.is_url(location):
+        write_eval_log(log, location, format="json" if location.endswith(".json") else "eval")
+        return
+    path = Path(location)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         write_eval_log(log, str(partial), format="json" if path.suffix == ".json" else "eval")
@@ -135,7 +143,7 @@ def _write_atomically(log: EvalLog, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def read_checked(path: Path) -> EvalLog:
+def read_checked(path: str | Path) -> EvalLog:
     """A whole log, or one line naming the file and why it cannot be read."""
     try:
         return read_eval_log(str(path))
@@ -150,10 +158,10 @@ def read_checked(path: Path) -> EvalLog:
 async def rejudge_log(
     path: str | Path, config: JudgeConfig, judge: Judge, *, awareness: bool = False
 ) -> RejudgeSummary:
-    """Add (or complete) this judge's verdicts in one log file."""
-    path = Path(path)
+    """Add (or complete) this judge's verdicts in one log file (a path or a URL)."""
+    path = str(path)
     key = score_key(config)
-    summary = RejudgeSummary(path=str(path), key=key)
+    summary = RejudgeSummary(path=path, key=key)
     log = read_checked(path)
     summary.skipped = _skip_reason(log)
     if summary.skipped:
@@ -177,9 +185,16 @@ async def rejudge_log(
     return summary
 
 
-def log_paths(log_dir: str | Path) -> list[Path]:
+def log_paths(log_dir: str | Path) -> list[str]:
     """The logs under `log_dir`, named as given (a relative path through `..` or a symlinked
-    directory stays as typed), in a stable order."""
+    directory stays as typed; a URL such as s3://... as listed), in a stable order."""
+    if logdir.is_url(str(log_dir)):
+        if not logdir.is_dir(str(log_dir)):
+            raise InsiderError(f"log directory {log_dir} not found; pass the run's log_dir (e.g. s3://bucket/prefix)")
+        found = [log.location for log in logdir.log_files(str(log_dir))]
+        if not found:
+            raise InsiderError(f"no Inspect logs (.eval or .json) under {log_dir}")
+        return found
     log_dir = Path(log_dir)
     if not log_dir.is_dir():
         what = "is not a directory" if log_dir.exists() else "not found"
@@ -188,7 +203,7 @@ def log_paths(log_dir: str | Path) -> list[Path]:
     found = [Path(unquote(urlparse(info.name).path)) for info in list_eval_logs(str(root))]
     if not found:
         raise InsiderError(f"no Inspect logs (.eval or .json) under {log_dir}")
-    return sorted(log_dir / path.resolve().relative_to(root) for path in found)
+    return [str(path) for path in sorted(log_dir / path.resolve().relative_to(root) for path in found)]
 
 
 async def rejudge(
@@ -203,14 +218,21 @@ async def rejudge(
         log = read_checked(path)
         scenarios |= {str((s.metadata or {}).get("scenario")) for s in log.samples or [] if (s.metadata or {}).get("scenario")}
     check_scenarios(config, scenarios)
-    manifest = Path(log_dir) / MANIFEST
     summaries = []
     for path in paths:
         summary = await rejudge_log(path, config, judge, awareness=awareness)
         summaries.append(summary)
-        if manifest.exists() and (summary.judged or summary.labelled):
-            write_log_dir_manifest(str(Path(log_dir).resolve()))  # eval-set's index of headers, now with the new scores
+        if summary.judged or summary.labelled:
+            _refresh_manifest(path)
     return summaries
+
+
+def _refresh_manifest(log: str) -> None:
+    """Rewrite eval-set's index of log headers (`logs.json`) in the log's own directory, if it has one
+    (each shard of a sharded run has its own), so it lists the new scores."""
+    directory = logdir.normalize(log).rsplit("/", 1)[0]
+    if logdir.exists(logdir.join(directory, MANIFEST)):
+        write_log_dir_manifest(directory)
 
 
 def format_summary(summary: RejudgeSummary) -> str:
