@@ -186,14 +186,13 @@ def test_three_shards_as_processes_into_one_s3_log_dir_equal_one_unsharded_run(s
 async def test_the_other_shards_spend_is_read_again_once_the_refresh_interval_has_passed():
     reads: list[float] = []
 
-    def others() -> float:
-        reads.append(10.0 * (len(reads) + 1))
+    async def others() -> float:
+        reads.append(10.0 * (len(reads) + 2))
         return reads[-1]
 
-    spend = budget.start_spend(25.0, earlier_usd=0.0, others=others, refresh_seconds=0.2)
-    assert spend.others_usd == 10.0 and len(reads) == 1
+    spend = budget.start_spend(25.0, earlier_usd=0.0, others_usd=10.0, others=others, refresh_seconds=0.2)
     await budget.refuse_if_spent()
-    assert len(reads) == 1  # too soon to read again
+    assert reads == [] and spend.others_usd == 10.0  # too soon to read again
     await asyncio.sleep(0.25)
     await budget.refuse_if_spent()
     assert spend.others_usd == 20.0
@@ -203,18 +202,34 @@ async def test_the_other_shards_spend_is_read_again_once_the_refresh_interval_ha
 
 
 async def test_an_unreadable_other_shard_keeps_the_last_count(caplog):
-    calls = {"n": 0}
+    async def others() -> float:
+        raise OSError("connection reset")
 
-    def others() -> float:
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise OSError("connection reset")
-        return 5.0
-
-    spend = budget.start_spend(25.0, others=others, refresh_seconds=0.01)
+    spend = budget.start_spend(25.0, others_usd=5.0, others=others, refresh_seconds=0.01)
     await asyncio.sleep(0.02)
     await budget.refuse_if_spent()
     assert spend.others_usd == 5.0 and "connection reset" in caplog.text
+
+
+def test_a_shard_rereads_the_other_shards_spend_from_s3_during_its_run(s3, caplog, monkeypatch):
+    log_dir = f"s3://{s3.new_bucket()}/exp"
+    prices = {model: PRICEY for model in MODELS}
+    settings = {"budget_usd": 1e9, "budget_refresh": 0.001, "expected_output_tokens": 1, "prices": prices}
+    run_experiment(experiment(log_dir, scripts(), **settings), display="none", shard=Shard(1, 2))
+    first = budget.logged_spend(read_layout(log_dir).other_shards(Shard(2, 2)), overrides=prices)
+    reads: list[float] = []
+    refresh = budget.Spend.refresh
+
+    async def counted(self: budget.Spend) -> None:
+        await refresh(self)
+        reads.append(self.others_usd)
+
+    monkeypatch.setattr(budget.Spend, "refresh", counted)
+    run_experiment(experiment(log_dir, scripts(), **settings), display="none", shard=Shard(2, 2))
+    # every sample of shard 2 re-read shard 1's spend from the bucket, in the run's own event loop
+    samples = len(shard_cells(experiment(log_dir, scripts()), Shard(2, 2))) * 2
+    assert len(reads) == samples and set(reads) == {first} and first > 0
+    assert "could not read the other shards' spend" not in caplog.text
 
 
 @pytest.mark.slow

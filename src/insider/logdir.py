@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import fsspec
 from fsspec import AbstractFileSystem
-from inspect_ai.log import list_eval_logs
+from inspect_ai.log import EvalLogInfo, list_eval_logs, list_eval_logs_async
 
 from insider.errors import InsiderError
 
@@ -119,6 +119,16 @@ def _location(name: str) -> str:
     return unquote(urlparse(name).path) if name.startswith("file://") else name
 
 
+def _listed(infos: list[EvalLogInfo]) -> list[LogFile]:
+    return sorted((LogFile(_location(i.name), _mtime_seconds(i.mtime)) for i in infos), key=lambda log: log.location)
+
+
+async def log_files_async(directory: str) -> list[LogFile]:
+    """Every Inspect log under an existing directory, listed without blocking the event loop
+    (for reading logs while a run is going on in the same loop)."""
+    return _listed(await list_eval_logs_async(directory))
+
+
 def log_files(location: str) -> list[LogFile]:
     """Every Inspect log under a directory (recursively), or the one log file `location` names.
 
@@ -128,10 +138,7 @@ def log_files(location: str) -> list[LogFile]:
     with storage(location):
         fs, path = _fs(location)
         if fs.isdir(path):
-            return sorted(
-                (LogFile(_location(info.name), _mtime_seconds(info.mtime)) for info in list_eval_logs(location)),
-                key=lambda log: log.location,
-            )
+            return _listed(list_eval_logs(location))
         if fs.isfile(path) and path.endswith(LOG_SUFFIXES):
             return [LogFile(location, _mtime_seconds(fs.info(path).get("mtime") or _modified(fs, path)))]
     raise InsiderError(

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Mapping
 
-import anyio
 from inspect_ai.hooks import Hooks, ModelUsageData, hooks
-from inspect_ai.log import read_eval_log_sample_summaries
+from inspect_ai.log import EvalSampleSummary, read_eval_log_sample_summaries, read_eval_log_sample_summaries_async
 
 from insider import logdir
 from insider.experiment.pricing import usage_cost
@@ -54,7 +53,7 @@ class Spend:
     unpriced_models: set[str] = field(default_factory=set)
     refused_samples: int = 0
     #: reads the other shards' logged spend again (None: no other shard writes to this log dir)
-    others: Callable[[], float] | None = None
+    others: Callable[[], Awaitable[float]] | None = None
     #: the other shards' spend as last read
     others_usd: float = 0.0
     #: seconds between two reads of the other shards' logs
@@ -84,7 +83,7 @@ class Spend:
             return
         self._reading = True
         try:
-            self.others_usd = await anyio.to_thread.run_sync(self.others)
+            self.others_usd = await self.others()
         except Exception as exc:  # a log being rewritten or a storage hiccup: keep the last count, say so
             logger.warning(f"budget: could not read the other shards' spend ({exc}); keeping ${self.others_usd:.2f}")
         finally:
@@ -101,7 +100,8 @@ def start_spend(
     earlier_usd: float = 0.0,
     batch: bool = False,
     overrides: Mapping[str, Mapping[str, float]] | None = None,
-    others: Callable[[], float] | None = None,
+    others_usd: float = 0.0,
+    others: Callable[[], Awaitable[float]] | None = None,
     refresh_seconds: float = 60.0,
 ) -> Spend:
     """Reset the process-wide spend for a new run.
@@ -111,7 +111,8 @@ def start_spend(
         earlier_usd: spend already in this run's own logs.
         batch: price calls at batch rates.
         overrides: price overrides (`run.prices`).
-        others: reads the other shards' logged spend (read now, then every `refresh_seconds`).
+        others_usd: the other shards' logged spend now.
+        others: reads it again, in the run's event loop, every `refresh_seconds`.
         refresh_seconds: how often `others` is read again during the run.
     """
     global SPEND
@@ -120,14 +121,28 @@ def start_spend(
         earlier_usd=earlier_usd,
         batch=batch,
         overrides=dict(overrides or {}),
+        others_usd=others_usd,
         others=others,
         refresh_seconds=refresh_seconds,
     )
-    if others is not None and budget_usd is not None:
-        SPEND.others_usd = others()
     if budget_usd is not None:
         _register_spend_hook()
     return SPEND
+
+
+def _samples_cost(
+    summaries: Iterable[EvalSampleSummary], seen: set[str], batch: bool, overrides: Mapping[str, Mapping[str, float]] | None
+) -> float:
+    """Dollars of the samples not `seen` yet (adding them to it)."""
+    total = 0.0
+    for sample in summaries:
+        if sample.uuid in seen:
+            continue
+        if sample.uuid:
+            seen.add(sample.uuid)
+        for model, usage in sample.model_usage.items():
+            total += usage_cost(model, usage, batch=batch, overrides=overrides) or 0.0
+    return total
 
 
 def logged_spend(
@@ -143,14 +158,18 @@ def logged_spend(
     total = 0.0
     for location in locations:
         with logdir.storage(location):
-            summaries = read_eval_log_sample_summaries(location)
-        for sample in summaries:
-            if sample.uuid in seen:
-                continue
-            if sample.uuid:
-                seen.add(sample.uuid)
-            for model, usage in sample.model_usage.items():
-                total += usage_cost(model, usage, batch=batch, overrides=overrides) or 0.0
+            total += _samples_cost(read_eval_log_sample_summaries(location), seen, batch, overrides)
+    return total
+
+
+async def logged_spend_async(
+    locations: Iterable[str], batch: bool = False, overrides: Mapping[str, Mapping[str, float]] | None = None
+) -> float:
+    """`logged_spend`, read in the running event loop (during a run)."""
+    seen: set[str] = set()
+    total = 0.0
+    for location in locations:
+        total += _samples_cost(await read_eval_log_sample_summaries_async(location), seen, batch, overrides)
     return total
 
 

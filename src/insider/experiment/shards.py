@@ -109,13 +109,20 @@ class Layout:
     def logs(self) -> list[LogFile]:
         return [*self.unsharded, *(log for logs in self.shards.values() for log in logs), *self.other]
 
+    def other_shards(self, shard: Shard) -> list[str]:
+        """Where every log of the shards other than `shard` is."""
+        return [log.location for other, logs in sorted(self.shards.items()) if other != shard for log in logs]
+
 
 def read_layout(log_dir: str) -> Layout:
     """Classify every log under `log_dir` (an empty Layout when the dir does not exist yet)."""
+    return classify(log_dir, logdir.log_files(log_dir) if logdir.is_dir(log_dir) else [])
+
+
+def classify(log_dir: str, logs: list[LogFile]) -> Layout:
+    """Sort the logs listed under `log_dir` by who wrote them: an unsharded run, a shard, or neither."""
     layout = Layout(log_dir=log_dir)
-    if not logdir.is_dir(log_dir):
-        return layout
-    for log in logdir.log_files(log_dir):
+    for log in logs:
         parts = logdir.relative(log.location, log_dir).split("/")
         found = _DIR_RE.match(parts[0]) if len(parts) == 2 else None
         if len(parts) == 1:
