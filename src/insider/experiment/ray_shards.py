@@ -132,7 +132,9 @@ def run_on_ray(
         max_retries: Ray's retries of a shard whose process died.
     """
     ray = _import_ray()
-    prepare(experiment)  # refuse bad input here, once, before anything is submitted
+    # refuse bad input here, once, before anything is submitted; API keys only for a local
+    # instance (which inherits this environment): a cluster's nodes may hold keys this machine has not
+    prepare(experiment, require_keys=address is None)
     log_dir = logdir.normalize(experiment.run.log_dir)
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     try:
