@@ -10,8 +10,8 @@ level of connections L:
 - two shard processes with L each: two machines, each with its own connection budget.
 
 Samples/s is taken over the evals' own clock (from the first log's start to the last log's end,
-so process start-up is left out); wall seconds, start-up included, are printed beside it. The
-ratio to the baseline is measured in the same run.
+so process start-up is left out); the processes' wall and CPU seconds, start-up included, are
+printed beside it. The ratio to the baseline is measured in the same run.
 
     .venv/bin/python bench/shards.py            # 1,000 samples per run (about 10 minutes)
     .venv/bin/python bench/shards.py --quick    # 200 samples per run (about 4 minutes)
@@ -25,26 +25,13 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from throughput import BIN, MODEL, fake_server, harness_env, machine
+from throughput import BIN, MODEL, Measured, _children_cpu, fake_server, harness_env, machine
 
 LEVELS = (10, 100)
-
-
-class Measured(NamedTuple):
-    """One run: samples, the evals' span (first start to last end), wall seconds with start-up."""
-
-    samples: int
-    eval_seconds: float
-    wall_seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.samples / self.eval_seconds
 
 
 def write_config(work: Path, name: str, conditions: int, epochs: int, connections: int) -> Path:
@@ -69,9 +56,13 @@ def write_config(work: Path, name: str, conditions: int, epochs: int, connection
 
 
 def run(config: Path, shards: int, env: dict[str, str]) -> Measured:
-    """`insider run` once (shards=1) or as `shards` shard processes at once; read every log it wrote."""
+    """`insider run` once (shards=1) or as `shards` shard processes at once; read every log it wrote.
+
+    The eval seconds run from the first log's start to the last log's end; wall and CPU seconds
+    are the processes', start-up included.
+    """
     suffixes = [[]] if shards == 1 else [["--shard", f"{i}/{shards}"] for i in range(1, shards + 1)]
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     processes = [
         subprocess.Popen([str(BIN / "insider"), "run", str(config), "--display", "none", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for extra in suffixes
@@ -80,13 +71,13 @@ def run(config: Path, shards: int, env: dict[str, str]) -> Measured:
         out, err = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"insider run {config} failed:\n{out[-2000:]}\n{err[-2000:]}")
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     log_dir = yaml.safe_load(config.read_text())["run"]["log_dir"]
     headers = [read_eval_log(info.name, header_only=True) for info in list_eval_logs(log_dir)]
     assert headers and all(h.status == "success" and h.stats and h.results for h in headers)
     began = min(datetime.fromisoformat(h.stats.started_at) for h in headers)
     ended = max(datetime.fromisoformat(h.stats.completed_at) for h in headers)
-    return Measured(sum(h.results.completed_samples for h in headers), (ended - began).total_seconds(), wall)
+    return Measured(sum(h.results.completed_samples for h in headers), (ended - began).total_seconds(), wall, cpu)
 
 
 def main() -> None:
@@ -99,7 +90,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"{conditions * epochs} samples per run ({conditions} paper-pack conditions x {epochs} epochs), server latency {args.latency:g} s")
-    print(f"{'connections':>11} {'run':<26} {'samples/s':>9} {'wall s':>7} {'vs 1 process':>12}")
+    print(f"{'connections':>11} {'run':<26} {'samples/s':>9} {'wall s':>7} {'CPU s':>6} {'vs 1 process':>12}")
     with tempfile.TemporaryDirectory(prefix="insider-bench-shards-") as tmp, fake_server(args.latency) as url:
         work = Path(tmp)
         env = harness_env(url, work)
@@ -116,7 +107,7 @@ def main() -> None:
                 baseline = baseline or measured
                 print(
                     f"{level:>11} {label:<26} {measured.rate:>9.1f} {measured.wall_seconds:>7.1f} "
-                    f"{measured.rate / baseline.rate:>12.2f}",
+                    f"{measured.cpu_seconds:>6.1f} {measured.rate / baseline.rate:>12.2f}",
                     flush=True,
                 )
 

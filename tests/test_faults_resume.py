@@ -7,12 +7,9 @@ per conversation key is the count per sample.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -21,6 +18,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log_sample_summaries
 from fakeserver import FakeServer, prompt_key
 from insider.analysis.results import results_table
 from insider.scenarios import get_pack
+from waiting import kill_when
 
 AGENT = "openai-api/fake/agent-resume"
 SAMPLES = 120
@@ -28,14 +26,6 @@ SAMPLES = 120
 
 def _command(config: Path) -> list[str]:
     return [sys.executable, "-m", "insider", "run", str(config)]
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_a_killed_run_resumes_without_loss_duplicates_or_repeated_requests(tmp_path: Path) -> None:
@@ -59,13 +49,7 @@ def test_a_killed_run_resumes_without_loss_duplicates_or_repeated_requests(tmp_p
     )
     with FakeServer(latency=0.2) as server:
         env = {**os.environ, **server.env(), "XDG_DATA_HOME": str(tmp_path / "data")}
-        first = subprocess.Popen(_command(config), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _wait_for(lambda: server.count() >= SAMPLES // 2 or first.poll() is not None, 240, "half the requests")
-        finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        assert first.returncode == -signal.SIGKILL, "the run ended before it was killed; the test proves nothing"
+        kill_when(_command(config), env, lambda: server.count() >= SAMPLES // 2, 240, "half the requests")
         before = server.snapshot()
 
         # what the killed run had written to its log

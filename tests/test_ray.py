@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from fakeserver import FakeServer, prompt_key
 from insider.analysis.results import results_table
 from insider.logdir import log_files
 from insider.scenarios import get_pack
+from waiting import wait_for
 
 pytest.importorskip("ray", reason="the Ray tests need the extra insider[ray] (make setup installs it)")
 
@@ -39,14 +39,6 @@ def _shard_pids(shard: str, log_dir: str) -> list[int]:
         if "--shard" in text and shard in text and log_dir in text and "insider" in text:
             found.append(int(entry.name))
     return found
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -76,7 +68,7 @@ def test_two_shards_as_ray_tasks_give_every_row_once_and_a_killed_shard_resumes(
         )  # fmt: skip
         try:
             # both shards are calling the model; kill shard 1's process once it has written a sample or two
-            _wait_for(lambda: server.count() >= 8 or driver.poll() is not None, 300, "the shards' first requests")
+            wait_for(lambda: server.count() >= 8 or driver.poll() is not None, 300, "the shards' first requests")
             pids = _shard_pids("1/2", log_dir)
             assert driver.poll() is None and len(pids) == 1, "shard 1 is not running; the test proves nothing"
             os.kill(pids[0], signal.SIGKILL)

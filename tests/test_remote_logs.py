@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -25,6 +22,7 @@ from insider.experiment.shards import all_shards
 from insider.logdir import log_files
 from insider.scenarios import get_pack
 from mockexperiment import PRICEY, Script, experiment, outcomes
+from waiting import kill_when
 
 MODEL = "mockllm/model"
 
@@ -107,14 +105,6 @@ def test_a_missing_bucket_is_one_line_and_exit_code_2(s3, tmp_path, capsys, comm
     assert not (tmp_path / "r.parquet").exists() and not (tmp_path / "r").exists()
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.mark.slow
 def test_a_run_into_s3_killed_with_sigkill_resumes_without_loss_or_repeats(s3, tmp_path, capsys):
     samples = 40
@@ -139,13 +129,7 @@ def test_a_run_into_s3_killed_with_sigkill_resumes_without_loss_or_repeats(s3, t
     command = [sys.executable, "-m", "insider", "run", str(config)]
     with FakeServer(latency=0.2) as server:
         env = {**os.environ, **server.env(), "XDG_DATA_HOME": str(tmp_path / "data")}
-        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _wait_for(lambda: server.count() >= samples // 2 or first.poll() is not None, 240, "half the requests")
-        finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-        assert first.returncode == -signal.SIGKILL, "the run ended before it was killed; the test proves nothing"
+        kill_when(command, env, lambda: server.count() >= samples // 2, 240, "half the requests")
         before = server.snapshot()
         written = {
             summary.id
