@@ -262,7 +262,7 @@ def _status_table(experiment: "Experiment", count: int | None, rows: list["Shard
         table.add_row(
             row.shard, f"{row.samples:,}", f"{row.done:,}", f"{row.errored:,}", f"{row.missing:,}",
             f"${row.spend_usd:,.2f}", row.state, age(row.last_write_age),
-            end_section=row is not rows[-1] and rows[-1].shard == "all" and row is rows[-2],
+            end_section=len(rows) > 1 and row is rows[-2],  # a rule above the `all` row
         )  # fmt: skip
     if any(row.state == "started" for row in rows):
         table.caption = "started: a log is still open: running now, or killed (see last write)"
