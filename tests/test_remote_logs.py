@@ -176,3 +176,36 @@ def test_insider_judge_rejudges_the_shards_of_an_s3_log_dir_and_refreshes_each_m
 
     again = run_cli(capsys, "judge", log_dir, "--policy", "paper")
     assert all("judged 0 " in line for line in again.out.strip().splitlines())
+
+
+def test_view_hands_the_s3_url_to_inspects_viewer_unchanged(s3, capsys, monkeypatch):
+    log_dir = f"s3://{s3.new_bucket()}/exp"
+    run_experiment(experiment(log_dir, {MODEL: Script()}, samples=1), display="none")
+    started: list[list[str]] = []
+
+    def execv(path: str, args: list[str]) -> None:
+        started.append(args)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", execv)
+    done = run_cli(capsys, "view", log_dir, "--port", "7599")
+    assert done.code == 0 and started, done.err
+    args = started[0]
+    assert args[args.index("--log-dir") + 1] == log_dir  # not mangled into s3:/... by a path type
+    assert args[args.index("--host") + 1] == "127.0.0.1"
+
+
+def test_missing_credentials_are_one_line_and_exit_code_2(s3, tmp_path):
+    bucket = s3.new_bucket()
+    nowhere = str(tmp_path / "no-such-file")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=s3.endpoint, AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=nowhere,
+        AWS_SHARED_CREDENTIALS_FILE=nowhere, AWS_EC2_METADATA_DISABLED="true",  # no lookup beyond this machine
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "insider", "results", f"s3://{bucket}/exp", "--out", str(tmp_path / "r.parquet")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "NoCredentialsError" in done.stderr and "AWS_ACCESS_KEY_ID" in done.stderr
