@@ -67,6 +67,8 @@ HOSTILE: dict[str, list[list[str]]] = {
         ["{good_yaml}", "--log-dir", "{empty_eval_logs}"],
         ["{good_yaml}", "--log-dir", "{binary_yaml}"],
         ["{sandbox_escape_yaml}"],
+        ["{good_yaml}", "--shard", "4/3"],
+        ["{good_yaml}", "--shard", "1/2", "--ray"],
     ],
     "judge": [
         ["{truncated_logs}"],
@@ -100,6 +102,14 @@ HOSTILE: dict[str, list[list[str]]] = {
         ["{joined_results}", "--out", "{out}/report"],
         ["{logs_dir}", "--out", "{out}/report", "--transcripts", "-7"],
         ["{logs_dir}", "--out", "{report_with_symlinked_plots}"],
+    ],
+    "status": [
+        ["{binary_yaml}"],
+        ["{alias_bomb_yaml}"],
+        ["{good_yaml}", "--log-dir", "{truncated_logs}"],
+        ["{good_yaml}", "--log-dir", "{garbage_logs}"],
+        ["{good_yaml}", "--log-dir", "{binary_yaml}"],
+        ["{good_yaml}", "--shards", "0"],
     ],
     "view": [
         ["{missing}"],

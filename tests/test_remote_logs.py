@@ -55,12 +55,12 @@ def test_a_design_change_in_an_s3_log_dir_is_refused(s3):
 
 def test_the_budget_counts_spend_already_in_s3_logs(s3):
     log_dir = f"s3://{s3.new_bucket()}/exp"
-    settings = {"budget_usd": 50.0, "expected_output_tokens": 1, "prices": {MODEL: PRICEY}}
+    settings = {"budget_usd": 0.5, "expected_output_tokens": 1, "prices": {MODEL: PRICEY}}
     first = Script()
     result = run_experiment(experiment(log_dir, {MODEL: first}, samples=1, **settings), display="none")
     assert result.budget_reached and 1 <= first.calls < 5
     logged = budget.logged_spend([log.location for log in log_files(log_dir)], overrides={MODEL: PRICEY})
-    assert logged >= 50.0
+    assert logged >= 0.5
 
     again = Script()
     result = run_experiment(experiment(log_dir, {MODEL: again}, samples=1, **settings), display="none")

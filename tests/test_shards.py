@@ -115,7 +115,7 @@ def test_a_shard_of_another_design_is_refused_before_any_call(tmp_path):
 def test_the_budget_counts_the_other_shards_spend(tmp_path):
     log_dir = str(tmp_path / "logs")
     prices = {model: PRICEY for model in MODELS}
-    settings = {"budget_usd": 50.0, "expected_output_tokens": 1, "prices": prices}
+    settings = {"budget_usd": 0.5, "expected_output_tokens": 1, "prices": prices}
     first = scripts()
     result = run_experiment(experiment(log_dir, first, **settings), display="none", shard=Shard(1, 2))
     assert result.budget_reached
@@ -214,7 +214,7 @@ async def test_an_unreadable_other_shard_keeps_the_last_count(caplog):
 def test_a_shard_rereads_the_other_shards_spend_from_s3_during_its_run(s3, caplog, monkeypatch):
     log_dir = f"s3://{s3.new_bucket()}/exp"
     prices = {model: PRICEY for model in MODELS}
-    settings = {"budget_usd": 1e9, "budget_refresh": 0.001, "expected_output_tokens": 1, "prices": prices}
+    settings = {"budget_usd": 1e6, "budget_refresh": 0.001, "expected_output_tokens": 1, "prices": prices}
     run_experiment(experiment(log_dir, scripts(), **settings), display="none", shard=Shard(1, 2))
     first = budget.logged_spend(read_layout(log_dir).other_shards(Shard(2, 2)), overrides=prices)
     reads: list[float] = []

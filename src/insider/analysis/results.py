@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence

@@ -18,6 +18,7 @@ from insider.errors import InsiderError
 from insider.experiment.budget import logged_spend
 from insider.experiment.config import Experiment
 from insider.experiment.shards import Layout, Shard, all_shards, read_layout, shard_cells
+from insider.inputs import unreadable_log
 from insider.logdir import LogFile
 
 SampleKey = tuple[str, str, int]  # (model, condition id, epoch)
@@ -50,9 +51,11 @@ def _finished(logs: list[LogFile]) -> tuple[set[SampleKey], set[SampleKey], bool
     failed: set[SampleKey] = set()
     started = False
     for log in logs:
-        with logdir.storage(log.location):
+        try:
             header = read_eval_log(log.location, header_only=True)
             summaries = read_eval_log_sample_summaries(log.location)
+        except Exception as exc:  # whatever the reader raises, the file is unusable: name it
+            raise unreadable_log(log.location, exc) from None
         started = started or header.status == "started"
         for summary in summaries:
             key = (header.eval.model, str(summary.id), summary.epoch)
@@ -108,6 +111,8 @@ def experiment_status(experiment: Experiment, shards: int | None = None) -> tupl
         shards: the shard count to show before any shard has written a log (the log dir's own
             count otherwise).
     """
+    if logdir.is_file(experiment.run.log_dir):
+        raise InsiderError(f"run.log_dir {experiment.run.log_dir} is a file, not a directory; pass the run's log dir (--log-dir)")
     layout = read_layout(experiment.run.log_dir)
     count = _shard_count(layout, shards)
     now = time.time()
