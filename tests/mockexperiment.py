@@ -6,8 +6,10 @@ harmless one; `Script` counts calls per model and can fail chosen calls.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
 from inspect_ai.model import ModelOutput
 
 from insider.experiment.config import Experiment
@@ -48,26 +50,37 @@ class Script:
         )
 
 
-def experiment(
+def spec(
     log_dir: str,
     scripts: dict[str, Script],
     conditions: list[str] = CONDITIONS,
     samples: int = 2,
     name: str = "scripted",
     **run: Any,
-) -> Experiment:
-    """An experiment on one mockllm model per script (`{"mockllm/a": Script(), ...}`), judged by rules."""
-    return Experiment.model_validate(
-        {
-            "name": name,
-            "models": list(scripts),
-            "model_args": {model: {"custom_outputs": script} for model, script in scripts.items()},
-            "samples": samples,
-            "grid": [{"conditions": conditions}],
-            "judge": "rules",
-            "run": {"log_dir": log_dir, "retry_on_error": 0, "retry_attempts": 0, "max_connections": 1, **run},
-        }
-    )
+) -> dict[str, Any]:
+    """The experiment file's content: one mockllm model per script (`{"mockllm/a": Script(), ...}`), judged by rules."""
+    return {
+        "name": name,
+        "models": list(scripts),
+        "model_args": {model: {"custom_outputs": script} for model, script in scripts.items()},
+        "samples": samples,
+        "grid": [{"conditions": conditions}],
+        "judge": "rules",
+        "run": {"log_dir": log_dir, "retry_on_error": 0, "retry_attempts": 0, "max_connections": 1, **run},
+    }
+
+
+def experiment(log_dir: str, scripts: dict[str, Script], **options: Any) -> Experiment:
+    """The experiment of `spec`, validated."""
+    return Experiment.model_validate(spec(log_dir, scripts, **options))
+
+
+def write_file(path: Path, log_dir: str, scripts: dict[str, Script], **options: Any) -> Path:
+    """The same experiment as a YAML file (without the scripts, which live in code) for CLI commands
+    that only read logs (`insider status`)."""
+    data = {key: value for key, value in spec(log_dir, scripts, **options).items() if key != "model_args"}
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
 def outcomes(log_dirs: list[str]) -> list[tuple[str, str, int, str]]:

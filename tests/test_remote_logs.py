@@ -21,7 +21,7 @@ from insider.experiment.runner import run_experiment
 from insider.experiment.shards import all_shards
 from insider.logdir import log_files
 from insider.scenarios import get_pack
-from mockexperiment import PRICEY, Script, experiment, outcomes
+from mockexperiment import PRICEY, Script, experiment, outcomes, write_file
 from waiting import kill_when
 
 MODEL = "mockllm/model"
@@ -70,8 +70,7 @@ def test_the_budget_counts_spend_already_in_s3_logs(s3):
 def test_results_report_status_and_view_read_an_s3_log_dir(s3, tmp_path, capsys):
     log_dir = f"s3://{s3.new_bucket()}/exp"
     run_experiment(experiment(log_dir, {MODEL: Script()}), display="none")
-    config = tmp_path / "exp.yaml"
-    config.write_text(yaml.safe_dump(experiment(log_dir, {MODEL: Script()}).model_dump(exclude={"model_args"})))
+    config = write_file(tmp_path / "exp.yaml", log_dir, {MODEL: Script()})
 
     done = run_cli(capsys, "results", log_dir, "--out", str(tmp_path / "r.parquet"))
     assert done.code == 0, done.err

@@ -16,11 +16,12 @@ from clihelp import run_cli
 from fakeserver import FakeServer
 from insider.analysis.results import results_table
 from insider.errors import InsiderError
+from insider.experiment.config import Experiment
 from insider.experiment import budget
 from insider.experiment.runner import run_experiment
 from insider.experiment.shards import Shard, all_shards, cells, read_layout, shard_cells
 from insider.scenarios import get_pack
-from mockexperiment import CONDITIONS, PRICEY, Script, experiment, outcomes
+from mockexperiment import CONDITIONS, PRICEY, Script, experiment, outcomes, spec
 
 MODELS = ["mockllm/a", "mockllm/b"]
 
@@ -264,3 +265,22 @@ def test_shards_running_at_once_stop_near_one_shared_budget(tmp_path):
     # alone, each shard would have spent the whole budget: $32 in all. Together they stop at the
     # budget plus what was in flight or not yet in a log (2 connections and ~1 refresh per shard)
     assert budget_usd <= requests <= budget_usd + 8
+
+
+def test_two_entries_of_one_model_are_two_sets_of_cells_dealt_to_shards(tmp_path, capsys):
+    log_dir = str(tmp_path / "logs")
+    entries = [
+        {"model": "mockllm/model", "label": "cold", "temperature": 0.0, "model_args": {"custom_outputs": Script()}},
+        {"model": "mockllm/model", "label": "warm", "temperature": 1.0, "model_args": {"custom_outputs": Script()}},
+    ]
+    data = {**spec(log_dir, {}), "models": entries, "model_args": {}}
+    for shard in all_shards(3):
+        assert run_experiment(Experiment.model_validate(data), display="none", shard=shard).complete
+    table = results_table([log_dir])
+    assert sorted(set(table["model"])) == ["cold", "warm"]
+    assert len(table) == 2 * len(CONDITIONS) * 2 and not table.duplicated(["model", "condition_id", "epoch"]).any()
+    config = tmp_path / "exp.yaml"
+    config.write_text(yaml.safe_dump({**data, "models": [{k: v for k, v in e.items() if k != "model_args"} for e in entries]}))
+    done = run_cli(capsys, "status", str(config), "--json")
+    rows = {row["shard"]: row for row in json.loads(done.out)["rows"]}
+    assert (rows["all"]["samples"], rows["all"]["done"], rows["all"]["missing"]) == (20, 20, 0)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from clihelp import run_cli
 from insider.experiment.runner import run_experiment
 from insider.experiment.shards import Shard
-from mockexperiment import PRICEY, Script, experiment
+from mockexperiment import PRICEY, Script, experiment, write_file
 
 MODEL = "mockllm/model"
 PRICES = {"prices": {MODEL: PRICEY}}
@@ -18,10 +16,7 @@ PRICES = {"prices": {MODEL: PRICEY}}
 
 def _config(tmp_path: Path, log_dir: Path) -> Path:
     """The experiment file the runs below use (scripts live in code, so the file names none)."""
-    exp = experiment(str(log_dir), {MODEL: Script()}, **PRICES)
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(exp.model_dump(exclude={"model_args"})))
-    return path
+    return write_file(tmp_path / "exp.yaml", str(log_dir), {MODEL: Script()}, **PRICES)
 
 
 def _status(capsys, *args: str) -> dict[str, dict]:

@@ -21,7 +21,7 @@ from insider.experiment.shards import Layout, Shard, all_shards, read_layout, sh
 from insider.inputs import unreadable_log
 from insider.logdir import LogFile
 
-SampleKey = tuple[str, str, int]  # (model, condition id, epoch)
+SampleKey = tuple[str, str, int]  # (model entry's label, condition id, epoch)
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _finished(logs: list[LogFile]) -> tuple[set[SampleKey], set[SampleKey], bool
             raise unreadable_log(log.location, exc) from None
         started = started or header.status == "started"
         for summary in summaries:
-            key = (header.eval.model, str(summary.id), summary.epoch)
+            key = ((header.eval.metadata or {}).get("model_label") or header.eval.model, str(summary.id), summary.epoch)
             (failed if summary.error else ok).add(key)
     return ok, failed, started
 
