@@ -56,6 +56,15 @@ def series_names(cell_table: pd.DataFrame) -> pd.Series:
     return cell_table["model"].astype(str) + " · " + cell_table["pack"].astype(str) + "/" + cell_table["mode"].astype(str)
 
 
+#: longest series name a chart shows in full (a longer one would squeeze the axes away)
+SHOWN_CHARACTERS = 60
+
+
+def shown(name: str) -> str:
+    """A series name as a chart shows it: long names are cut, with an ellipsis."""
+    return name if len(name) <= SHOWN_CHARACTERS else name[: SHOWN_CHARACTERS - 1] + "…"
+
+
 def scenarios_in(cell_table: pd.DataFrame) -> list[str]:
     present = set(cell_table["scenario"].dropna())
     return [s for s in kind_names() if s in present] + sorted(present - set(kind_names()))
@@ -67,7 +76,10 @@ def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:
     conditions = list(dict.fromkeys(sort_cells(table, leading=())["condition_id"]))
     series = sorted(table["series"].unique())
     width = 0.8 / max(len(series), 1)
-    fig = Figure(figsize=(max(5.0, 1.0 + 0.35 * len(conditions) * max(len(series), 1.5)), 4.2), layout="constrained")
+    columns = min(len(series), 3)
+    # wide enough for the bars and for the legend's widest row (about 0.065 in per character at 7 pt)
+    legend = columns * (0.4 + 0.065 * max((len(shown(s)) for s in series), default=0))
+    fig = Figure(figsize=(max(5.0, 1.0 + 0.35 * len(conditions) * max(len(series), 1.5), 1.0 + legend), 4.2), layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(conditions))
     for i, name in enumerate(series):
@@ -77,7 +89,7 @@ def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:
         positions = x + (i - (len(series) - 1) / 2) * width
         yerr = np.vstack([rates - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - rates])
         bars = ax.bar(
-            positions[drawn], rates[drawn], width, yerr=yerr[:, drawn], capsize=2, label=name,
+            positions[drawn], rates[drawn], width, yerr=yerr[:, drawn], capsize=2, label=shown(name),
             error_kw={"elinewidth": 0.8, "ecolor": "#333"},
         )  # fmt: skip
         for bar, cid in zip(bars, np.array(conditions)[drawn]):
@@ -90,7 +102,7 @@ def bar_chart(cell_table: pd.DataFrame, scenario: str) -> Figure:
     ax.set_ylabel("harmful rate (95% Wilson interval)")
     ax.set_title(f"{scenario}: harmful rate by condition")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=min(len(series), 3))
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=max(columns, 1))
     return fig
 
 
@@ -128,7 +140,7 @@ def heat_map(cell_table: pd.DataFrame, scenario: str) -> Figure | None:
         ax.set_xticks(range(len(urgencies)), urgencies)
         ax.set_yticks(range(len(values)), values)
         ax.set_xlabel("urgency")
-        ax.set_title(name, fontsize=8)
+        ax.set_title(shown(name), fontsize=8)
     axes[0].set_ylabel("goal value")
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="harmful rate")
     fig.suptitle(f"{scenario}: harmful rate by goal value × urgency", fontsize=9)
