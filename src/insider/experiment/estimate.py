@@ -22,7 +22,7 @@ from insider.agent.actions import ActionRecord
 from insider.conditions import parse_condition_id
 from insider.experiment.config import Experiment
 from insider.experiment.pricing import cost_usd
-from insider.judges.config import RULES, PromptSet
+from insider.judges.config import PromptSet
 from insider.judges.grader import PROMPTS, harm_messages
 from insider.judges.pipeline import build_case
 from insider.scenarios import ScenarioPrompt
@@ -162,9 +162,7 @@ def judge_rows(
     calls = judged + aware_calls
     attempts = judge.max_attempts
     rows = []
-    for name in judge.members:
-        if name == RULES:
-            continue
+    for name in judge.model_judges:
         rows.append(
             ModelEstimate(
                 model=name,

@@ -10,7 +10,7 @@ from inspect_ai.model import GenerateConfig, Model, get_model, get_model_info
 
 from insider.errors import InsiderError, one_line
 from insider.experiment.config import asks_for_reasoning
-from insider.judges.config import RULES, JudgeConfig
+from insider.judges.config import JudgeConfig
 from insider.judges.factory import check_scenarios
 
 
@@ -42,9 +42,8 @@ def check_model(model: str, where: str, require_key: bool = True, model_args: di
 def check_judge(judge: JudgeConfig, scenarios: set[str], require_key: bool = True) -> None:
     """Every model judge is usable, and the study prompt set has a classifier for every scenario."""
     where = "judge.models" if judge.is_panel else "judge.model"
-    for name in judge.members:
-        if name != RULES:
-            check_model(name, where, require_key)
+    for name in judge.model_judges:
+        check_model(name, where, require_key)
     check_scenarios(judge, scenarios)
 
 

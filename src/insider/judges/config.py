@@ -74,9 +74,14 @@ class JudgeConfig(BaseModel):
         return self.models is not None
 
     @property
+    def model_judges(self) -> list[str]:
+        """The members that are models (each needs a grader), in order."""
+        return [member for member in self.members if member != RULES]
+
+    @property
     def uses_model(self) -> bool:
         """Some judge is a model (a grader is needed)."""
-        return any(member != RULES for member in self.members)
+        return bool(self.model_judges)
 
     @property
     def prompt_set(self) -> PromptSet:

@@ -42,9 +42,7 @@ def named_graders(config: JudgeConfig) -> dict[str, Model]:
     """Outside an eval (`insider judge`, `validate-judge`): each model judge by name, with a
     one-line error for a name Inspect cannot use."""
     graders = {}
-    for name in config.members:
-        if name == RULES:
-            continue
+    for name in config.model_judges:
         try:
             graders[name] = guard(get_model(name))
         except Exception as exc:  # unknown provider, missing package or API key: one line for the user
