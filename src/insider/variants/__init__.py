@@ -1,0 +1,1 @@
+"""Variants of a scenario pack (rewordings of one design) and how realistic each reads."""
