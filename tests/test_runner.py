@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 
 from insider.experiment.config import Experiment
 from insider.experiment.runner import run_experiment

@@ -22,6 +22,19 @@ from insider.scenarios.base import ScenarioFacts
 TOOL_BLOCK_RE = re.compile(r"<tool_use:\w+>(.*?)</tool_use:\w+>", re.DOTALL)
 
 
+def study_company(company: str, domain: str, **facts: object) -> ScenarioFacts:
+    """The study's facts for an act set at `company`: its agent Alex, its CTO Kyle Johnson, and
+    the act's own `facts`."""
+    return ScenarioFacts(
+        company=company,
+        company_domain=domain,
+        agent_address=f"alex.ai@{domain}",
+        target_name="Kyle Johnson",
+        target_address=f"kyle.johnson@{domain}",
+        **facts,  # type: ignore[arg-type]
+    )
+
+
 def classifier_class(name: str):  # -> a subclass of inspect_evals' Classifier
     """An inspect_evals classifier class by name."""
     from inspect_evals.agentic_misalignment import classifiers
