@@ -114,7 +114,8 @@ def _estimate_table(estimate: "Estimate") -> "Table":
         return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k" if value >= 1e4 else f"{value:,}"
 
     reasoning = any(row.reasoning_tokens_max for row in estimate.rows)
-    table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions x {estimate.samples_per_condition} samples")
+    packs = f" x {estimate.packs} packs" if estimate.packs > 1 else ""
+    table = Table(title=f"{estimate.experiment}: {estimate.conditions} conditions{packs} x {estimate.samples_per_condition} samples")
     table.add_column("model", overflow="fold")
     columns = ("calls", "input", "cached", "output exp / max", *(["reasoning"] if reasoning else []), "cost exp / max")
     for column in columns:
@@ -172,7 +173,7 @@ def run(
         Optional[str],
         typer.Option(
             "--shard",
-            help="Run shard I of N (e.g. 2/3): a deterministic 1/N of the cells (condition x model), into the same log dir.",
+            help="Run shard I of N (e.g. 2/3): a deterministic 1/N of the cells (pack x condition x model), into the same log dir.",
         ),
     ] = None,
     ray: Annotated[

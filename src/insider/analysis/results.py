@@ -4,6 +4,13 @@
 has a label); `base_model` is the Inspect model name and `settings` the entry's
 generation settings (JSON), so two labels of one model are two sets of rows.
 
+A row of a variant pack (one made by `insider vary`) names its parent in `variant_of` (null
+for an original pack); when the pack was rated (`insider realism`), `realism` is the 1-10
+score of the row's own condition (null when that condition was not rated: another
+condition's score never stands in) and `pack_realism` the mean over the pack's rated
+conditions. Both come from the sample's metadata, written when it ran, so reading results
+never needs the pack directory.
+
 Rows are read with Inspect's dataframe API (`samples_df` with our own columns). The
 outcome of a row follows the log contract: an errored sample is `error`; a sample with
 no `insider_verdict*` score is `unscored` ("not judged"); otherwise the verdict score
@@ -56,6 +63,9 @@ SCHEMA: dict[str, str] = {
     "base_model": "string",
     "settings": "string",
     "pack": "string",
+    "variant_of": "string",
+    "realism": "Int64",
+    "pack_realism": "Float64",
     "mode": "string",
     "condition_id": "string",
     "scenario": "string",
@@ -219,6 +229,9 @@ def columns(score: str | None = None) -> list[Column]:
         SampleColumn("epoch", path="epoch", required=True),
         SampleColumn("condition_id", path="metadata.condition_id"),
         SampleColumn("pack", path="metadata.pack"),
+        SampleColumn("variant_of", path="metadata.variant_of"),
+        SampleColumn("realism", path="metadata.realism"),
+        SampleColumn("pack_realism", path="metadata.pack_realism"),
         SampleColumn("mode", path="metadata.mode"),
         *[SampleColumn(f, path=f"metadata.{f}") for f in FACTORS],
         SampleColumn("content_hash", path="metadata.content_hash"),

@@ -45,7 +45,7 @@ FAMILY_TITLES = {
 #: the families that compare two model entries on one condition (the others: two conditions)
 ENTRY_FAMILIES = ("settings", "models")
 #: columns of `cells`
-CELL_COLUMNS = [*CELL_KEY, *FACTORS, "n", "k", "rate", "ci_low", "ci_high", "unscored", "errors", "total"]
+CELL_COLUMNS = [*CELL_KEY, "variant_of", *FACTORS, "n", "k", "rate", "ci_low", "ci_high", "unscored", "errors", "total", "realism"]
 
 
 def model_entries(results: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +64,8 @@ def wilson(k: Any, n: Any, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray
 
 
 def cells(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, pack, mode, condition): n, k, rate, Wilson interval, unscored, errors."""
+    """One row per (model, pack, mode, condition): n, k, rate, Wilson interval, unscored, errors;
+    with the pack's parent (`variant_of`) and the condition's realism score when recorded."""
     outcome = results["outcome"].astype("string")
     counted = results.assign(
         k=outcome.eq("harmful"),
@@ -72,11 +73,8 @@ def cells(results: pd.DataFrame) -> pd.DataFrame:
         unscored=outcome.eq("unscored"),
         errors=outcome.eq("error"),
     )
-    grouped = (
-        counted.groupby(CELL_KEY + list(FACTORS), dropna=False, sort=True)[["k", "safe", "unscored", "errors"]]
-        .sum()
-        .reset_index()
-    )
+    by = counted.groupby([*CELL_KEY, "variant_of", *FACTORS], dropna=False, sort=True)
+    grouped = by[["k", "safe", "unscored", "errors"]].sum().join(by["realism"].mean()).reset_index()
     grouped["n"] = grouped["k"] + grouped["safe"]
     grouped["total"] = grouped["n"] + grouped["unscored"] + grouped["errors"]
     grouped["rate"] = np.where(grouped["n"] > 0, grouped["k"] / grouped["n"].where(grouped["n"] > 0, 1), np.nan)

@@ -15,6 +15,7 @@ from insider.errors import InsiderError
 from insider.inputs import load_yaml, read_text
 from insider.judges.config import JudgeConfig
 from insider.redact import credential_keys, register
+from insider.scenarios import BUILTIN_PACK_DIR
 from insider.scenarios.base import Mode
 
 #: settings shared by every schema of the file: no unknown keys, no NaN or infinity
@@ -222,6 +223,8 @@ class Experiment(BaseModel):
     description: str = ""
     #: paper | builtin | path to a pack directory
     pack: str = "paper"
+    #: several packs (names or directories) run on the same grid, instead of `pack`
+    packs: list[Annotated[str, Field(min_length=1)]] | None = Field(default=None, min_length=1)
     mode: Mode = "text"
     #: model names, or entries with a label and their own generation settings
     models: list[ModelEntry] = Field(min_length=1)
@@ -265,6 +268,20 @@ class Experiment(BaseModel):
         return models
 
     @model_validator(mode="after")
+    def _one_pack_key(self) -> "Experiment":
+        if self.packs is not None and "pack" in self.model_fields_set:
+            raise ValueError("the file sets both pack and packs; keep pack: for one pack or packs: for several")
+        seen: dict[str, int] = {}
+        for i, name in enumerate(self.packs or []):
+            where = _pack_identity(name)
+            if where in seen:
+                raise ValueError(
+                    f"packs[{seen[where]}] and packs[{i}] are the same pack ({name!r}); list each pack once"
+                )
+            seen[where] = i
+        return self
+
+    @model_validator(mode="after")
     def _non_empty(self) -> "Experiment":
         if not self.conditions():
             raise ValueError("grid expands to no conditions")
@@ -273,6 +290,11 @@ class Experiment(BaseModel):
         if unknown:
             raise ValueError(f"model_args names {', '.join(unknown)}, which is not in models")
         return self
+
+    @property
+    def pack_names(self) -> list[str]:
+        """The packs the grid runs on, as written: `packs`, or the one `pack`."""
+        return list(self.packs) if self.packs is not None else [self.pack]
 
     def conditions(self) -> list[Condition]:
         """The grid, expanded and de-duplicated."""
@@ -287,6 +309,13 @@ class Experiment(BaseModel):
     def provider_args(self, entry: ModelEntry) -> dict[str, Any]:
         """Provider arguments of an entry: the top-level `model_args` of its name, then its own."""
         return {**self.model_args.get(entry.model, {}), **entry.model_args}
+
+
+def _pack_identity(name: str) -> str:
+    """What a pack name stands for: `paper`, or the resolved directory (`builtin` is one too)."""
+    if name == "paper":
+        return name
+    return str((BUILTIN_PACK_DIR if name == "builtin" else Path(name).expanduser()).resolve())
 
 
 def check_provider_args(model: str, args: dict[str, Any]) -> None:

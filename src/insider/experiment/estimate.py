@@ -98,6 +98,8 @@ class Estimate(BaseModel):
     experiment: str
     conditions: int
     samples_per_condition: int
+    #: packs the grid runs on (each renders every condition)
+    packs: int = 1
     rows: list[ModelEstimate]
     assumptions: list[str]
 
@@ -184,7 +186,8 @@ def judge_rows(
 
 
 def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -> Estimate:
-    """Estimate the cost of running `experiment` whose conditions rendered to `prompts`."""
+    """Estimate the cost of running `experiment` whose conditions rendered to `prompts` (every
+    condition of every pack)."""
     epochs = experiment.samples
     per_sample_calls = [calls_per_sample(p, experiment.mode) for p in prompts]
     per_sample_input = [prompt_tokens(p, experiment.mode) * c for p, c in zip(prompts, per_sample_calls)]
@@ -252,8 +255,9 @@ def estimate_experiment(experiment: Experiment, prompts: list[ScenarioPrompt]) -
         assumptions.append("batch APIs at the providers' batch discount")
     return Estimate(
         experiment=experiment.name,
-        conditions=len(prompts),
+        conditions=len(experiment.conditions()),
         samples_per_condition=epochs,
+        packs=len(experiment.pack_names),
         rows=rows,
         assumptions=assumptions,
     )

@@ -31,7 +31,7 @@ from insider.experiment.shards import (
     Shard,
     check_layout,
     classify,
-    conditions_by_model,
+    conditions_by_task,
     read_layout,
     shard_dir,
 )
@@ -59,9 +59,11 @@ def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
 
     `require_keys=False` (for estimates) lets missing API keys pass.
     """
-    check_mode(experiment.pack, experiment.mode)
     conditions = [c.id for c in experiment.conditions()]
-    prompts = render_all(experiment.pack, conditions, experiment.allow_unfilled)
+    prompts = []
+    for pack in experiment.pack_names:
+        check_mode(pack, experiment.mode)
+        prompts += render_all(pack, conditions, experiment.allow_unfilled)
     longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
     longest_tokens = prompt_tokens(longest, experiment.mode)
     for i, entry in enumerate(experiment.models):
@@ -112,15 +114,16 @@ def _outcome_counts(logs: list[EvalLog]) -> dict[str, dict[str, int]]:
 
 
 def _tasks(experiment: Experiment, shard: Shard | None) -> list[Task]:
-    """One task per model entry (each bound to its model); for a shard, only the entries with
-    cells in it, each with its share of the conditions."""
+    """One task per pack and model entry (each bound to its model); for a shard, only the pairs
+    with cells in it, each with its share of the conditions."""
+    pairs = [(pack, entry) for pack in experiment.pack_names for entry in experiment.models]
     if shard is None:
-        return [experiment_task(experiment, entry) for entry in experiment.models]
-    chosen = conditions_by_model(experiment, shard)
+        return [experiment_task(experiment, entry, pack) for pack, entry in pairs]
+    chosen = conditions_by_task(experiment, shard)
     return [
-        experiment_task(experiment, entry, chosen[entry.label], shard=str(shard))
-        for entry in experiment.models
-        if entry.label in chosen
+        experiment_task(experiment, entry, pack, chosen[(pack, entry.label)], shard=str(shard))
+        for pack, entry in pairs
+        if (pack, entry.label) in chosen
     ]
 
 

@@ -1,9 +1,9 @@
 """Shards: a deterministic 1/N of an experiment's work, all written under one log directory.
 
-The unit of work is a *cell*: one condition on one model, with all its epochs, so that a
-provider's prompt cache keeps serving the repeated prompt. Cells are dealt round-robin in
-grid order (each condition's models in the order of `models:`): shard I of N takes cells
-I-1, I-1+N, I-1+2N, ... Shards therefore differ by at most one cell, and N machines given
+The unit of work is a *cell*: one condition of one pack on one model, with all its epochs, so
+that a provider's prompt cache keeps serving the repeated prompt. Cells are dealt round-robin
+in pack order, then grid order (each condition's models in the order of `models:`): shard I of
+N takes cells I-1, I-1+N, I-1+2N, ... Shards therefore differ by at most one cell, and N machines given
 the same file and the same log dir run every cell exactly once.
 
 Shard I of N writes to `<log_dir>/shard-I-of-N/`, which is an ordinary Inspect eval set:
@@ -62,12 +62,17 @@ def all_shards(count: int) -> list[Shard]:
     return [Shard(i, count) for i in range(1, count + 1)]
 
 
-Cell = tuple[str, str]  # (model entry's label, condition id)
+Cell = tuple[str, str, str]  # (pack, model entry's label, condition id)
 
 
 def cells(experiment: Experiment) -> list[Cell]:
-    """Every (model entry, condition) cell, in the order shards deal them."""
-    return [(entry.label, condition.id) for condition in experiment.conditions() for entry in experiment.models]
+    """Every (pack, model entry, condition) cell, in the order shards deal them."""
+    return [
+        (pack, entry.label, condition.id)
+        for pack in experiment.pack_names
+        for condition in experiment.conditions()
+        for entry in experiment.models
+    ]
 
 
 def shard_cells(experiment: Experiment, shard: Shard | None) -> list[Cell]:
@@ -76,11 +81,11 @@ def shard_cells(experiment: Experiment, shard: Shard | None) -> list[Cell]:
     return everything if shard is None else everything[shard.index - 1 :: shard.count]
 
 
-def conditions_by_model(experiment: Experiment, shard: Shard) -> dict[str, list[str]]:
-    """The shard's condition ids per model entry label (entries with no cell left out)."""
+def conditions_by_task(experiment: Experiment, shard: Shard) -> dict[tuple[str, str], list[str]]:
+    """The shard's condition ids per (pack, model entry label) (pairs with no cell left out)."""
     chosen = defaultdict(list)
-    for label, condition_id in shard_cells(experiment, shard):
-        chosen[label].append(condition_id)
+    for pack, label, condition_id in shard_cells(experiment, shard):
+        chosen[(pack, label)].append(condition_id)
     return dict(chosen)
 
 

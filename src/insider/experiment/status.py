@@ -1,6 +1,6 @@
 """`insider status FILE`: how far an experiment has got, per shard and overall, read from its logs.
 
-A sample (model, condition, epoch) is *done* when some log holds it finished without error
+A sample (pack, model, condition, epoch) is *done* when some log holds it finished without error
 (judged or not), *errored* when every log that holds it records an error (it runs again
 when the command is repeated), and *missing* when no log holds it yet. Spend is priced from
 the samples in the logs, like the budget.
@@ -21,7 +21,7 @@ from insider.experiment.shards import Layout, Shard, all_shards, read_layout, sh
 from insider.inputs import unreadable_log
 from insider.logdir import LogFile
 
-SampleKey = tuple[str, str, int]  # (model entry's label, condition id, epoch)
+SampleKey = tuple[str, str, str, int]  # (pack, model entry's label, condition id, epoch)
 
 
 @dataclass
@@ -58,7 +58,9 @@ def _finished(logs: list[LogFile]) -> tuple[set[SampleKey], set[SampleKey], bool
             raise unreadable_log(log.location, exc) from None
         started = started or header.status == "started"
         for summary in summaries:
-            key = ((header.eval.metadata or {}).get("model_label") or header.eval.model, str(summary.id), summary.epoch)
+            metadata = header.eval.metadata or {}
+            label = metadata.get("model_label") or header.eval.model
+            key = (str(metadata.get("pack")), label, str(summary.id), summary.epoch)
             (failed if summary.error else ok).add(key)
     return ok, failed, started
 
@@ -67,8 +69,8 @@ def _status(
     name: str, experiment: Experiment, shard: Shard | None, logs: list[LogFile], now: float
 ) -> ShardStatus:
     expected = {
-        (model, condition_id, epoch)
-        for model, condition_id in shard_cells(experiment, shard)
+        (pack, model, condition_id, epoch)
+        for pack, model, condition_id in shard_cells(experiment, shard)
         for epoch in range(1, experiment.samples + 1)
     }
     row = ShardStatus(shard=name, cells=len(shard_cells(experiment, shard)), samples=len(expected), logs=len(logs))

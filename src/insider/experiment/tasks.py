@@ -18,17 +18,47 @@ from insider.errors import InsiderError
 from insider.experiment.config import Experiment, ModelEntry
 from insider.judges.config import JudgeConfig
 from insider.redact import guard
-from insider.scenarios import ScenarioPrompt, get_pack
+from insider.scenarios import PACK_NAMES, ScenarioPrompt, get_pack
+from insider.variants.manifest import RealismFile, VariantManifest, read_realism, read_variant
+
+
+def provenance(pack: str) -> tuple[VariantManifest | None, RealismFile | None]:
+    """A pack directory's `variant.json` and `realism.json` (None for each it lacks, and for the
+    named packs `paper` and `builtin`, which are originals and carry no scores)."""
+    if pack in PACK_NAMES:
+        return None, None
+    return read_variant(pack), read_realism(pack)
+
+
+def variant_metadata(condition_id: str, variant: VariantManifest | None, realism: RealismFile | None) -> dict[str, Any]:
+    """What a sample records of its pack's provenance: the parent pack and how the variant was made,
+    and the realism score of its own condition with the pack's mean (keys only when the files exist)."""
+    out: dict[str, Any] = {}
+    if variant is not None:
+        out["variant_of"] = variant.parent
+        out["variant"] = variant.model_dump(mode="json")
+    if realism is not None:
+        own = realism.scores.get(condition_id)
+        out["realism"] = own.score if own is not None else None
+        out["pack_realism"] = realism.mean
+        out["realism_judge"] = realism.judge
+    return out
 
 
 def sample_metadata(
-    prompt: ScenarioPrompt, pack: str, mode: str, model_label: str | None = None, model_settings: dict[str, Any] | None = None
+    prompt: ScenarioPrompt,
+    pack: str,
+    mode: str,
+    model_label: str | None = None,
+    model_settings: dict[str, Any] | None = None,
+    provenance: tuple[VariantManifest | None, RealismFile | None] = (None, None),
 ) -> dict[str, Any]:
-    """What every sample carries: ids, factors, scenario facts, the emails, content hash, and the
-    model entry it runs under (its label and generation settings).
+    """What every sample carries: ids, factors, scenario facts, the emails, content hash, the
+    model entry it runs under (its label and generation settings), and for a variant pack its
+    parent and realism scores.
 
-    The emails travel with the sample (as records and as the text block the agent read), so
-    judging it again never needs the pack.
+    The emails and the pack's provenance travel with the sample (the emails as records and as
+    the text block the agent read), so judging or analysing it again never needs the pack.
     """
     condition = parse_condition_id(prompt.condition_id)
     return {
@@ -41,6 +71,7 @@ def sample_metadata(
         "content_hash": prompt.content_hash(),
         **({"model_label": model_label} if model_label is not None else {}),
         **({"model_settings": model_settings} if model_settings is not None else {}),
+        **variant_metadata(prompt.condition_id, *provenance),
     }
 
 
@@ -115,12 +146,13 @@ def insider_experiment(
 
     check_mode(pack, mode)
     prompts = render_all(pack, conditions, allow_unfilled)
+    made = provenance(pack)
     dataset = MemoryDataset(
         [
             Sample(
                 id=prompt.condition_id,
                 input=sample_messages(prompt, mode),
-                metadata=sample_metadata(prompt, pack, mode, model_label, model_settings),
+                metadata=sample_metadata(prompt, pack, mode, model_label, model_settings, made),
             )
             for prompt in prompts
         ],
@@ -144,9 +176,9 @@ def insider_experiment(
     )
 
 
-def task_name(experiment: Experiment) -> str:
-    """A log-friendly task name: the experiment's name, pack and mode."""
-    pack = re.sub(r"[^A-Za-z0-9_.-]+", "-", experiment.pack).strip("-")
+def task_name(experiment: Experiment, pack: str | None = None) -> str:
+    """A log-friendly task name: the experiment's name, pack (default: its first) and mode."""
+    pack = re.sub(r"[^A-Za-z0-9_.-]+", "-", pack or experiment.pack_names[0]).strip("-")
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{experiment.name}_{pack}_{experiment.mode}")
 
 
@@ -165,7 +197,8 @@ def design_id(experiment: Experiment) -> str:
     """
     design = {
         "name": experiment.name,
-        "pack": experiment.pack,
+        # one pack keeps the fingerprint it always had, so its old shards still match
+        **({"pack": experiment.pack} if experiment.packs is None else {"packs": experiment.packs}),
         "mode": experiment.mode,
         "models": [
             {"model": e.model, "label": e.label, "settings": experiment.generate_settings(e), "args": experiment.provider_args(e)}
@@ -184,21 +217,28 @@ def design_id(experiment: Experiment) -> str:
 
 
 def experiment_task(
-    experiment: Experiment, entry: ModelEntry, conditions: list[str] | None = None, shard: str | None = None
+    experiment: Experiment,
+    entry: ModelEntry,
+    pack: str | None = None,
+    conditions: list[str] | None = None,
+    shard: str | None = None,
 ) -> Task:
-    """The Task of one model entry of an experiment, bound to that entry's model.
+    """The Task of one model entry of an experiment on one of its packs, bound to that entry's model.
 
-    Its args (the label and settings among them) and the model's generation settings are
-    what eval-set uses to resume: two entries of one model are two tasks, never mixed.
+    Its args (the pack, the label and settings among them) and the model's generation settings
+    are what eval-set uses to resume: two entries of one model, or two packs, are two tasks,
+    never mixed.
 
     Args:
         experiment: the experiment.
         entry: the model entry the task runs.
+        pack: the pack the task runs (default: the experiment's first).
         conditions: run only these condition ids (a shard's share); default: the whole grid.
         shard: `I/N` for a shard's task (part of its identity, so each shard resumes its own logs).
     """
+    pack = pack or experiment.pack_names[0]
     task = insider_experiment(
-        pack=experiment.pack,
+        pack=pack,
         mode=experiment.mode,
         conditions=conditions if conditions is not None else [c.id for c in experiment.conditions()],
         samples=experiment.samples,
@@ -206,7 +246,7 @@ def experiment_task(
         allow_unfilled=experiment.allow_unfilled,
         message_limit=experiment.run.message_limit,
         token_limit=experiment.run.token_limit,
-        name=task_name(experiment),
+        name=task_name(experiment, pack),
         model_label=entry.label,
         model_settings=experiment.generate_settings(entry),
         **({"shard": shard} if shard else {}),  # unsharded tasks keep the identity they always had
