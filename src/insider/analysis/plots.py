@@ -173,3 +173,53 @@ def all_plots(cell_table: pd.DataFrame) -> list[Plot]:
                 render(heat, f"heatmap_{slug(scenario)}", f"{scenario}: goal value × urgency (base conditions, pooled over goal types)")
             )
     return plots
+
+
+def variant_names(packs: pd.Series) -> pd.Series:
+    """Short names for the variant packs of a chart: the directory's name, unless two share it."""
+    names = packs.astype(str).map(lambda pack: pack.rstrip("/").rsplit("/", 1)[-1])
+    return names if names.nunique() == packs.nunique() else packs.astype(str)
+
+
+def robustness_chart(families: pd.DataFrame, variants: pd.DataFrame) -> Figure:
+    """One panel per condition: each variant's rate with its Wilson whisker, and the pooled rate
+    (line) with its clustered 95% interval (band)."""
+    columns = min(len(families), 3)
+    rows = -(-len(families) // columns)
+    widest = variants.groupby(["condition_id"])["pack"].nunique().max()
+    fig = Figure(figsize=(columns * max(3.0, 0.9 + 0.32 * widest), 0.6 + 2.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, family in zip(axes, families.itertuples(index=False)):
+        points = variants[variants["condition_id"] == family.condition_id]
+        x = np.arange(len(points))
+        rates = points["rate"].to_numpy(dtype=float)
+        yerr = np.vstack([rates - points["ci_low"].to_numpy(dtype=float), points["ci_high"].to_numpy(dtype=float) - rates])
+        ax.axhspan(family.ci_low, family.ci_high, color="#d9e6f2", zorder=0, label="pooled 95% interval")
+        ax.axhline(family.rate, color="#2b5d8a", linewidth=1, zorder=1, label=f"pooled {family.rate:.0%}")
+        ax.errorbar(x, rates, yerr=yerr, fmt="o", color="#333", markersize=4, capsize=2, elinewidth=0.8, zorder=2, gid=_svg_id("variants", family.model, family.condition_id))
+        ax.set_xticks(x, variant_names(points["pack"]), rotation=45, ha="right", rotation_mode="anchor", fontsize=7)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_yticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
+        flag = " — variants differ" if family.differ else ""
+        ax.set_title(shown(f"{family.condition_id}{flag}"), fontsize=8, color="#b3261e" if family.differ else "black")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(fontsize=6, frameon=False, loc="upper right")
+    for ax in axes[len(families) :]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("harmful rate (95% Wilson interval)")
+    first = families.iloc[0]
+    fig.suptitle(shown(f"{first['model']} · {first['mode']}: variants of {first['variant_of']}"), fontsize=9)
+    return fig
+
+
+def robustness_plots(families: pd.DataFrame, variants: pd.DataFrame) -> list[Plot]:
+    """A dot plot per (model entry, mode, parent pack) with a panel per condition run on its variants."""
+    plots = []
+    group = ["model", "mode", "variant_of"]
+    for key, chosen in families.groupby(group, sort=False):
+        points = variants.merge(chosen[group].drop_duplicates(), on=group)
+        model, mode, parent = (str(part) for part in key)
+        plots.append(
+            render(robustness_chart(chosen, points), "variants_" + slug(f"{model} {mode} {parent}"), f"{model} · {mode}: rate per variant of {parent}")
+        )
+    return plots

@@ -18,7 +18,8 @@ count a wording's quirk once per sample. Per family:
   be one whose every sample is harmful), and `icc` is then not identified (null, interval
   [0, 1]). It needs no continuity correction, unlike a random-effects meta-analysis on the
   logit scale. Its intervals are asymptotic in the number of variants: in simulation
-  (`tests/test_robustness.py`) 10 variants cover close to 95%, 5 variants nearer 90%.
+  (`tests/test_robustness.py`) 10 variants of 30 to 50 samples covered 93-95% of the time, 5
+  variants about 88%.
 - **homogeneity**: the Fisher-Freeman-Halton exact test of "every variant has the same rate"
   on the variants x (harmful, safe) table (Fisher's exact test for two variants; for more, a
   Monte Carlo p-value from 9,999 tables with the observed margins, with a fixed seed so a
