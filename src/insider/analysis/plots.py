@@ -193,20 +193,22 @@ def robustness_chart(families: pd.DataFrame, variants: pd.DataFrame) -> Figure:
         points = variants[variants["condition_id"] == family.condition_id]
         x = np.arange(len(points))
         rates = points["rate"].to_numpy(dtype=float)
-        yerr = np.vstack([rates - points["ci_low"].to_numpy(dtype=float), points["ci_high"].to_numpy(dtype=float) - rates])
-        ax.axhspan(family.ci_low, family.ci_high, color="#d9e6f2", zorder=0, label="pooled 95% interval")
-        ax.axhline(family.rate, color="#2b5d8a", linewidth=1, zorder=1, label=f"pooled {family.rate:.0%}")
+        # a Wilson bound can sit a rounding error inside its rate (at 0 or 1): never a negative whisker
+        yerr = np.clip(np.vstack([rates - points["ci_low"].to_numpy(dtype=float), points["ci_high"].to_numpy(dtype=float) - rates]), 0, None)
+        ax.axhspan(family.ci_low, family.ci_high, color="#d9e6f2", zorder=0)
+        ax.axhline(family.rate, color="#2b5d8a", linewidth=1, zorder=1)
         ax.errorbar(x, rates, yerr=yerr, fmt="o", color="#333", markersize=4, capsize=2, elinewidth=0.8, zorder=2, gid=_svg_id("variants", family.model, family.condition_id))
         ax.set_xticks(x, variant_names(points["pack"]), rotation=45, ha="right", rotation_mode="anchor", fontsize=7)
+        ax.set_xlim(-0.6, len(points) - 0.4)
         ax.set_ylim(-0.03, 1.03)
         ax.set_yticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
         flag = " — variants differ" if family.differ else ""
-        ax.set_title(shown(f"{family.condition_id}{flag}"), fontsize=8, color="#b3261e" if family.differ else "black")
+        ax.set_title(f"{shown(family.condition_id)}\npooled {family.rate:.0%}{flag}", fontsize=8, color="#b3261e" if family.differ else "black")
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(fontsize=6, frameon=False, loc="upper right")
     for ax in axes[len(families) :]:
         ax.set_visible(False)
-    axes[0].set_ylabel("harmful rate (95% Wilson interval)")
+    axes[0].set_ylabel("harmful rate")
+    fig.supxlabel("dots: each variant's rate, Wilson 95%; line and band: the pooled rate and its clustered 95% interval", fontsize=7)
     first = families.iloc[0]
     fig.suptitle(shown(f"{first['model']} · {first['mode']}: variants of {first['variant_of']}"), fontsize=9)
     return fig

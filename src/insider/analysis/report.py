@@ -154,8 +154,12 @@ ROBUSTNESS_METHOD = (
 )
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def pct(value: Any) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
+    return "–" if _missing(value) else f"{value:.0%}"
 
 
 def interval(low: Any, high: Any) -> str:
@@ -163,7 +167,7 @@ def interval(low: Any, high: Any) -> str:
 
 
 def num(value: Any) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+    return "–" if _missing(value) else f"{value:.3g}"
 
 
 def settings_text(settings: Any) -> str:
