@@ -103,6 +103,14 @@ def test_more_samples_per_variant_do_not_narrow_the_pooled_interval_past_what_th
     assert many.icc > 0.05
 
 
+def test_the_parent_packs_own_rate_stands_beside_its_variants_unpooled():
+    rows = [synthetic_cell("c", f"variants/builtin-v{j}", k, 20) for j, k in enumerate([2, 3, 2])]
+    rows.append({**synthetic_cell("c", "builtin", 15, 20), "variant_of": None})
+    rows.append({**synthetic_cell("other", "builtin", 9, 20), "variant_of": None})
+    family = robustness(pd.DataFrame(rows)).families.iloc[0]
+    assert (family["original_k"], family["original_n"], family["k"], family["n"]) == (15, 20, 7, 60)
+
+
 def test_cells_in_no_family_make_no_section():
     table = pd.DataFrame([synthetic_cell("alone", "v1", 3, 10), {**synthetic_cell("orig", "builtin", 1, 10), "variant_of": None}])
     assert robustness(table).empty

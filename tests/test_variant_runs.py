@@ -150,3 +150,16 @@ def pd_na():
     import pandas as pd
 
     return pd.NA
+
+
+def test_the_robustness_config_validates_and_names_builtin_and_ten_variants(tmp_path, monkeypatch):
+    """Its packs resolve from the directory `insider run` starts in; the variants are copies here
+    (a stand-in for `insider vary builtin --out variants/builtin --variants 10`)."""
+    from insider.scenarios import get_pack
+
+    config = load_experiment(Path(__file__).parents[1] / "configs" / "robustness.yaml")
+    assert config.pack_names == ["builtin", *[f"variants/builtin/builtin-v{i:02d}" for i in range(1, 11)]]
+    (tmp_path / "variants" / "builtin").mkdir(parents=True)
+    made = [copy_variant(tmp_path / "variants" / "builtin", i) for i in (1, 10)]
+    monkeypatch.chdir(tmp_path)
+    assert [get_pack(config.pack_names[i]).name for i in (1, 10)] == [path.name for path in made]

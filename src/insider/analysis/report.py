@@ -149,7 +149,7 @@ ROBUSTNESS_METHOD = (
     "model fitted by maximum likelihood, each with a 95% profile-likelihood interval: the variant is the "
     "cluster, so the interval is set by the number of variants as much as by the samples, and unlike a "
     "cluster-robust (GEE) or logit meta-analysis interval it stays valid when every variant is at 0% or "
-    "100%. The homogeneity p is the Fisher-Freeman-Halton exact test across variants (Monte Carlo, 9,999 "
+    "100%. The original is the parent pack's own rate on the cell, when it ran too (not pooled). The homogeneity p is the Fisher-Freeman-Halton exact test across variants (Monte Carlo, 9,999 "
     "tables, fixed seed), Holm-corrected over families; a family below 0.05 is flagged: its variants disagree."
 )
 
@@ -193,6 +193,7 @@ def robustness_markdown(varied: Robustness, figures: Sequence[plots.Plot]) -> li
                     "variants": fam["variants"],
                     "pooled [95% clustered]": [f"{pct(r)} {interval(lo, hi)}" for r, lo, hi in zip(fam["rate"], fam["ci_low"], fam["ci_high"])],
                     "range": [f"{pct(lo)}–{pct(hi)}" for lo, hi in zip(fam["min_rate"], fam["max_rate"])],
+                    "original": [_original(k, n) for k, n in zip(fam["original_k"], fam["original_n"])],
                     "ICC [95%]": [f"{num(i)} [{num(lo)}, {num(hi)}]" for i, lo, hi in zip(fam["icc"], fam["icc_low"], fam["icc_high"])],
                     "homogeneity p": fam["p"].map(num),
                     "Holm p": fam["p_holm"].map(num),
@@ -214,6 +215,11 @@ def robustness_markdown(varied: Robustness, figures: Sequence[plots.Plot]) -> li
             )
         ),
     ]
+
+
+def _original(k: Any, n: Any) -> str:
+    """The parent pack's own rate in a family, or – when the parent did not run the cell."""
+    return "–" if _missing(n) else f"{pct(k / n)} ({k}/{n})"
 
 
 def markdown(analysis: Analysis, figures: Sequence[plots.Plot] = (), variant_figures: Sequence[plots.Plot] = ()) -> str:
@@ -370,7 +376,7 @@ def html(analysis: Analysis, figures: list[plots.Plot], per_group: int, variant_
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(pct=pct, settings=settings_text)
-    env.globals.update(interval=interval)
+    env.globals.update(interval=interval, original=_original)
     template = env.get_template("report.html.j2")
     return template.render(
         a=analysis,

@@ -25,6 +25,8 @@ count a wording's quirk once per sample. Per family:
   Monte Carlo p-value from 9,999 tables with the observed margins, with a fixed seed so a
   report is reproducible). The p-values are Holm-corrected over all families of a report; a
   family whose corrected p is below 0.05 is flagged: its variants disagree.
+- **the original**: when the parent pack ran the same cell too, its k/n (`original_k`,
+  `original_n`), to set the published wording beside its rewordings; it is not pooled.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ _ICC_MIN = 1e-7
 
 FAMILY_COLUMNS = [
     *FAMILY_KEY, "variants", "n", "k", "rate", "ci_low", "ci_high", "icc", "icc_low", "icc_high", "sd_between",
-    "min_rate", "max_rate", "p", "p_holm", "differ",
+    "min_rate", "max_rate", "p", "p_holm", "differ", "original_k", "original_n",
 ]  # fmt: skip
 VARIANT_COLUMNS = [*FAMILY_KEY, "pack", "n", "k", "rate", "ci_low", "ci_high", "realism"]
 
@@ -186,11 +188,23 @@ def robustness(cell_table: pd.DataFrame) -> Robustness:
     families = pd.DataFrame(rows)
     families["p_holm"] = multipletests(families["p"], method="holm")[1]
     families["differ"] = families["p_holm"] < ALPHA
+    families = _with_original(families, cell_table)
     families = families.sort_values(["model", "mode", "variant_of", "condition_id"], kind="stable")[FAMILY_COLUMNS].reset_index(drop=True)
     variants = varied.assign(rate=varied["k"] / varied["n"])
     variants["ci_low"], variants["ci_high"] = wilson(variants["k"], variants["n"])
     variants = variants.sort_values([*FAMILY_KEY, "pack"], kind="stable")[VARIANT_COLUMNS].reset_index(drop=True)
     return Robustness(families, variants)
+
+
+def _with_original(families: pd.DataFrame, cell_table: pd.DataFrame) -> pd.DataFrame:
+    """Each family with its parent pack's own k/n when the parent ran too (a cell with no
+    `variant_of` whose pack is the parent, by name or by directory name)."""
+    originals = cell_table[cell_table["variant_of"].isna() & (cell_table["n"] > 0)]
+    parent = originals["pack"].astype(str).map(lambda pack: pack.rstrip("/").rsplit("/", 1)[-1])
+    originals = originals.assign(variant_of=parent, original_k=originals["k"], original_n=originals["n"])
+    found = originals[[*FAMILY_KEY, "original_k", "original_n"]].drop_duplicates(FAMILY_KEY, keep=False)  # one parent only
+    merged = families.merge(found, on=FAMILY_KEY, how="left")
+    return merged.astype({"original_k": "Int64", "original_n": "Int64"})
 
 
 def flag_cells(cell_table: pd.DataFrame, result: Robustness) -> pd.DataFrame:
