@@ -58,6 +58,7 @@ HOSTILE: dict[str, list[list[str]]] = {
         ["{alias_bomb_yaml}"],
         ["{labels_yes}"],
         ["{logs_dir}"],
+        ["{packs_twice_yaml}"],
     ],
     "run": [
         ["{duplicate_key_yaml}"],
@@ -67,6 +68,7 @@ HOSTILE: dict[str, list[list[str]]] = {
         ["{good_yaml}", "--log-dir", "{empty_eval_logs}"],
         ["{good_yaml}", "--log-dir", "{binary_yaml}"],
         ["{sandbox_escape_yaml}"],
+        ["{packs_escape_yaml}"],
         ["{good_yaml}", "--shard", "4/3"],
         ["{good_yaml}", "--shard", "1/2", "--ray"],
     ],
@@ -163,6 +165,7 @@ def _build_inputs(root: Path) -> dict[str, Path]:
     text("nested_yaml", "name: " + "[" * 3000 + "]" * 3000 + "\n")
     text("alias_bomb_yaml", BOMB)
     text("duplicate_key_yaml", good + "run:\n  budget_usd: 5\nrun:\n  budget_usd: 5000\n")
+    text("packs_twice_yaml", yaml.safe_dump({**GOOD_EXPERIMENT, "packs": ["builtin", "paper", "builtin"]}))
     text("out_of_range_yaml", good.replace("name: hostile", "name: hostile\nsamples: 1.0e+29\ntemperature: .inf"))
     label = json.dumps({"scenario": "blackmail", "response": "No.", "label": False})
     text("labels_binary", b"\x00\x01\x02" * 100)
@@ -219,6 +222,9 @@ def workspace(tmp_path: Path, template: tuple[Path, dict[str, Path]]) -> dict[st
     copied = {name: root / path.relative_to(source) for name, path in paths.items()}
     copied["sandbox_escape_yaml"] = root / "sandbox_escape.yaml"
     copied["sandbox_escape_yaml"].write_text(yaml.safe_dump({**GOOD_EXPERIMENT, "pack": str(copied["sandbox_escape_pack"])}))
+    # a good pack first: the second pack's failure still stops the run before any model call
+    copied["packs_escape_yaml"] = root / "packs_escape.yaml"
+    copied["packs_escape_yaml"].write_text(yaml.safe_dump({**GOOD_EXPERIMENT, "packs": ["builtin", str(copied["sandbox_escape_pack"])]}))
     return {name: str(path) for name, path in copied.items()}
 
 

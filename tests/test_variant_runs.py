@@ -68,6 +68,14 @@ def test_run_again_it_resumes_and_status_counts_each_pack(tmp_path, variants):
     assert len(results_table([log_dir])) == 8
 
 
+def test_adding_a_pack_runs_only_the_new_pack(tmp_path, variants):
+    log_dir = str(tmp_path / "logs")
+    run_experiment(on_packs(log_dir, Script(), packs=variants[:1]), display="none")
+    again = Script()
+    assert run_experiment(two_packs(log_dir, variants, again), display="none").complete
+    assert again.calls == 4 and len(results_table([log_dir])) == 8
+
+
 def test_shards_deal_the_cells_of_every_pack_and_together_equal_one_run(tmp_path, variants):
     sharded, single = str(tmp_path / "sharded"), str(tmp_path / "single")
     for shard in all_shards(3):
