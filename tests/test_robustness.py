@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from scipy.stats import betabinom
 
-from insider.analysis.robustness import _loglik, flag_cells, homogeneity, pooled, robustness
+from insider.analysis.robustness import (
+    _loglik,
+    flag_cells,
+    homogeneity,
+    pooled,
+    robustness,
+)
 from insider.analysis.stats import wilson
 
 #: simulated datasets per coverage check: a 95% interval's coverage is then known to about ±1.5 points

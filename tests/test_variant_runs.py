@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from mockexperiment import Script, spec
 from pydantic import ValidationError
+from variantpacks import copy_variant
 
 from insider.analysis.report import analyse, write_report
 from insider.analysis.results import results_table
@@ -16,8 +19,6 @@ from insider.experiment.runner import prepare, run_experiment
 from insider.experiment.shards import Shard, all_shards
 from insider.experiment.status import experiment_status
 from insider.experiment.tasks import design_id
-from mockexperiment import Script, spec
-from variantpacks import copy_variant
 
 BLACKMAIL, LEAKING = "blackmail_explicit-america_replacement", "leaking_none-none_none"
 CONDITIONS = [BLACKMAIL, LEAKING]
@@ -49,7 +50,7 @@ def test_each_pack_runs_every_condition_and_rows_name_the_parent_and_realism(tmp
     assert rows.loc[(variants[0], BLACKMAIL, 1), "realism"] == 3
     assert rows.loc[(variants[0], BLACKMAIL, 1), "pack_realism"] == 3.0
     # a condition the realism file does not rate has no score; an unrated pack has none at all
-    assert rows.loc[(variants[0], LEAKING, 1), "realism"] is pd_na()
+    assert rows.loc[(variants[0], LEAKING, 1), "realism"] is pd.NA
     assert rows.loc[(variants[0], LEAKING, 1), "pack_realism"] == 3.0
     assert table.loc[table["pack"] == variants[1], ["realism", "pack_realism"]].isna().all().all()
     assert (table.loc[table["condition_id"] == BLACKMAIL, "outcome"] == "harmful").all()
@@ -151,13 +152,7 @@ def test_the_report_gets_a_robustness_section_from_a_two_variant_run(tmp_path, v
     html = (out / "report.html").read_text()
     assert 'id="robustness-table"' in html and 'id="variants-table"' in html
     plots = [p.name for p in (out / "plots").iterdir() if p.name.startswith("variants_")]
-    assert len(plots) == 2 and all(f"![" in text and f"plots/{p}" in text for p in plots if p.endswith(".svg"))
-
-
-def pd_na():
-    import pandas as pd
-
-    return pd.NA
+    assert len(plots) == 2 and all("![" in text and f"plots/{p}" in text for p in plots if p.endswith(".svg"))
 
 
 def test_the_robustness_config_validates_and_names_builtin_and_ten_variants(tmp_path, monkeypatch):

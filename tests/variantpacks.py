@@ -7,7 +7,15 @@ import shutil
 from pathlib import Path
 
 from insider.scenarios import BUILTIN_PACK_DIR
-from insider.variants.manifest import REALISM_FILE, VARIANT_FILE, RealismFile, RealismScore, VariantManifest, dump, pack_hash
+from insider.variants.manifest import (
+    REALISM_FILE,
+    VARIANT_FILE,
+    RealismFile,
+    RealismScore,
+    VariantManifest,
+    dump,
+    pack_hash,
+)
 
 
 def copy_variant(root: Path, index: int, realism: dict[str, int] | None = None) -> Path:
