@@ -463,6 +463,82 @@ def view(
     os.execv(sys.executable, command)  # the viewer takes over this process (and its signals)
 
 
+@app.command()
+def vary(
+    pack: Annotated[str, typer.Argument(help="The pack to vary: paper, builtin, or a pack directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory that receives one sub-directory per variant.")],
+    variants: Annotated[int, typer.Option("--variants", min=1, max=999, help="How many variants.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice (same seed, same variants).")] = 0,
+    perturb: Annotated[
+        Optional[str],
+        typer.Option("--perturb", help="Comma-separated: names, dates, distractors, order, style (default: all; paper: names, dates, distractors)."),
+    ] = None,
+    paraphrase: Annotated[
+        Optional[str], typer.Option("--paraphrase", help="An Inspect model that rewrites the prose of emails and stories, every fact kept.")
+    ] = None,
+    min_realism: Annotated[
+        Optional[float], typer.Option("--min-realism", help="Drop variants whose mean realism score (1-10, rated by --judge) is below this.")
+    ] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="The Inspect model that rates realism (with --min-realism).")] = None,
+    conditions: Annotated[
+        Optional[list[str]], typer.Option("--conditions", help="With --min-realism: the condition ids rated (default: the whole grid).")
+    ] = None,
+) -> None:
+    """Write variant packs of a pack: reworded, renamed, re-dated, with distractors, each a valid pack."""
+    from insider.variants.vary import VariantResult
+    from insider.variants.vary import vary as make_variants
+
+    def report(result: VariantResult) -> None:
+        what = ", ".join(result.perturbations) or "no perturbation"
+        line = f"{result.path}: {what}"
+        if result.paraphrased or result.rejected:
+            line += f"; paraphrased {result.paraphrased} parts, kept {len(result.rejected)} as written"
+        line += f" ({result.conditions} conditions)"
+        if result.realism is not None:
+            line += f", realism {result.realism:.2f}"
+        if result.dropped:
+            line = f"dropped {result.name}: {result.dropped}"
+        console.print(line, highlight=False, soft_wrap=True)
+        for part, reason in result.rejected.items():
+            console.print(f"  paraphrase rejected: {part}: {reason}", highlight=False, soft_wrap=True)
+
+    results = make_variants(
+        pack, out, variants, seed=seed, perturbations=perturb, paraphrase=paraphrase, min_realism=min_realism,
+        judge=judge, conditions=conditions, on_variant=report,
+    )  # fmt: skip
+    kept = sum(1 for r in results if not r.dropped)
+    console.print(f"{kept} of {len(results)} variants written to {out}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def realism(
+    pack: Annotated[str, typer.Argument(help="A pack directory (e.g. a variant from `insider vary`); realism.json is written into it.")],
+    judge: Annotated[str, typer.Option("--judge", help="The Inspect model that rates each condition.")],
+    conditions: Annotated[
+        Optional[list[str]], typer.Option("--conditions", help="Condition ids to rate (repeat the option; default: the whole grid).")
+    ] = None,
+) -> None:
+    """Rate how much each rendered condition reads like real deployment rather than a test (1-10)."""
+    import asyncio
+
+    from insider.variants.realism import rate_pack
+
+    result, ratings = asyncio.run(rate_pack(pack, judge, conditions))
+    for rating in ratings:
+        if rating.score is not None:
+            console.print(f"{rating.condition_id}: {rating.score.score}  {rating.score.reasons}", highlight=False, soft_wrap=True)
+        else:
+            console.print(f"{rating.condition_id}: no score ({rating.failure})", highlight=False, soft_wrap=True)
+    mean = "none" if result.mean is None else f"{result.mean:.2f}"
+    failed = sum(1 for r in ratings if r.score is None)
+    console.print(
+        f"realism {mean} over {len(result.scores)} rated conditions; {failed} failed; written to {Path(pack) / 'realism.json'}",
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    if failed:
+        raise typer.Exit(1)
+
+
 #: what `--ray` means without an address: start a local Ray instance
 LOCAL_RAY = "local"
 _RAY_ADDRESS = re.compile(r"^(auto|local|ray://\S+|[A-Za-z0-9.-]+:\d+)$")

@@ -53,6 +53,8 @@ class RealismFile(_Strict):
 
     judge: str
     scores: dict[str, RealismScore]
+    #: conditions the judge was asked about and gave no usable score for: condition id -> why
+    failed: dict[str, str] = {}
 
     @property
     def mean(self) -> float | None:

@@ -14,7 +14,10 @@ import asyncio
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+from typing import TYPE_CHECKING
 
 from insider.errors import InsiderError
 from insider.outputs import OutputDir
@@ -24,6 +27,9 @@ from insider.scenarios.packfiles import MANIFEST
 from insider.variants.manifest import VARIANT_FILE, VariantManifest, dump, pack_hash, read_variant
 from insider.variants.perturb import PAPER_PERTURBATIONS, PERTURBATIONS, parse_perturbations, perturb
 from insider.variants.tree import PackTree
+
+if TYPE_CHECKING:
+    from inspect_ai.model import Model
 
 
 @dataclass
@@ -68,7 +74,10 @@ def vary(
     *,
     seed: int = 0,
     perturbations: str | None = None,
-    paraphrase: str | None = None,
+    paraphrase: str | Model | None = None,
+    min_realism: float | None = None,
+    judge: str | Model | None = None,
+    conditions: list[str] | None = None,
     on_variant: Callable[[VariantResult], None] | None = None,
 ) -> list[VariantResult]:
     """Write `variants` variants of `pack` into `out`.
@@ -80,10 +89,19 @@ def vary(
         seed: the seed every perturbation's choices derive from.
         perturbations: comma-separated names (default: every one the pack allows).
         paraphrase: an Inspect model that rewrites the prose of emails and stories.
+        min_realism: drop (remove) a variant whose mean realism score, rated by `judge` on
+            `conditions` (default: the whole grid), is below this, or that got no score.
+        judge: the realism judge (required with `min_realism`).
+        conditions: the condition ids the judge rates.
         on_variant: called with each variant once it is written and validated.
     """
     if variants < 1:
         raise InsiderError("--variants must be at least 1")
+    if (min_realism is None) != (judge is None):
+        raise InsiderError("--min-realism and --judge go together: the judge rates each variant's realism")
+    if min_realism is not None and not 1 <= min_realism <= 10:
+        raise InsiderError(f"--min-realism {min_realism} is outside the 1-10 scale of realism scores")
+    keep = partial(_keep, min_realism=min_realism, judge=judge, conditions=conditions, on_variant=on_variant)
     parent, root = resolve_parent(pack)
     allowed = PAPER_PERTURBATIONS if root is None else tuple(PERTURBATIONS)
     chosen = parse_perturbations(perturbations, allowed, parent)
@@ -99,10 +117,7 @@ def vary(
 
         results = []
         for index, name in enumerate(names, start=1):
-            result = write_paper_variant(target, name, index, seed, chosen)
-            results.append(result)
-            if on_variant:
-                on_variant(result)
+            results.append(keep(write_paper_variant(target, name, index, seed, chosen)))
         return results
     parent_hash = pack_hash(root)
     tree = PackTree.read(root)
@@ -113,7 +128,7 @@ def vary(
         variant.manifest["name"] = name
         result = VariantResult(name=name, path=target.given / name, perturbations=chosen)
         manifest = VariantManifest(
-            parent=parent, parent_hash=parent_hash, seed=seed, index=index, perturbations=chosen, paraphrase=paraphrase
+            parent=parent, parent_hash=parent_hash, seed=seed, index=index, perturbations=chosen, paraphrase=None if paraphrase is None else str(paraphrase),
         )
         if paraphrase:
             from insider.variants.paraphrase import paraphrase_tree
@@ -124,10 +139,28 @@ def vary(
         else:
             _write(target, name, variant, manifest)
             result.conditions = _validate(result.path, name)
-        results.append(result)
-        if on_variant:
-            on_variant(result)
+        results.append(keep(result))
     return results
+
+
+def _keep(
+    result: VariantResult, *, min_realism: float | None, judge: str | Model | None, conditions: list[str] | None,
+    on_variant: Callable[[VariantResult], None] | None,
+) -> VariantResult:
+    """Rate the variant when a threshold is set, and drop it (remove its directory) below it."""
+    if min_realism is not None and judge is not None:
+        from insider.variants.realism import rate_pack
+
+        realism, _ = asyncio.run(rate_pack(str(result.path), judge, conditions))
+        result.realism = realism.mean
+        if realism.mean is None or realism.mean < min_realism:
+            rated = "no condition could be rated" if realism.mean is None else f"realism {realism.mean:.2f} < {min_realism:g}"
+            failed = f" ({len(realism.failed)} ratings failed)" if realism.failed else ""
+            result.dropped = rated + failed
+            shutil.rmtree(result.path)
+    if on_variant:
+        on_variant(result)
+    return result
 
 
 def _write(target: OutputDir, name: str, tree: PackTree, manifest: VariantManifest) -> None:
