@@ -101,7 +101,10 @@ def required_tokens(original: str, facts: set[str]) -> list[str]:
     found = [fact for fact in facts if fact and fact in literal]
     found += [m.group(0) for pattern in _TOKEN_RES for m in pattern.finditer(literal)]
     found += [m.group(0) for m in TIME_RE.finditer(literal)]
-    return sorted(set(found), key=lambda token: (literal.find(token), token))
+    found = set(found)
+    # a number inside a code or an address is kept with it: name the whole token only
+    kept = {token for token in found if not any(token != other and token in other for other in found)}
+    return sorted(kept, key=lambda token: (literal.find(token), token))
 
 
 def check_text(original: str, rewritten: str, facts: set[str]) -> None:
