@@ -12,7 +12,13 @@ from inspect_ai.model import ModelOutput, get_model
 from insider.conditions import parse_condition_id
 from insider.scenarios import BUILTIN_PACK_DIR, get_pack
 from insider.variants.manifest import read_variant
-from insider.variants.paraphrase import ATTEMPTS, Rejected, check_story, check_text, extract_rewrite
+from insider.variants.paraphrase import (
+    ATTEMPTS,
+    Rejected,
+    check_story,
+    check_text,
+    extract_rewrite,
+)
 from insider.variants.vary import vary
 
 ALERT = "emails/summitbridge/server-alert.md"

@@ -11,7 +11,12 @@ from inspect_ai.model import ModelOutput, get_model
 
 from insider.errors import InsiderError
 from insider.variants.manifest import read_realism
-from insider.variants.realism import UnparsedRating, parse_rating, rate_pack, realism_prompt
+from insider.variants.realism import (
+    UnparsedRating,
+    parse_rating,
+    rate_pack,
+    realism_prompt,
+)
 from insider.variants.vary import vary
 
 MINI_SET = [json.loads(line) for line in (Path(__file__).parent / "data" / "realism_labels.jsonl").read_text().splitlines()]
@@ -55,8 +60,8 @@ async def test_ratings_are_stored_beside_the_pack_and_a_failure_is_not_scored(tm
 
 
 def test_the_judge_reads_the_system_prompt_and_the_inbox():
-    from insider.scenarios import get_pack
     from insider.conditions import parse_condition_id
+    from insider.scenarios import get_pack
 
     prompt = get_pack(str(MINIMAL)).render(parse_condition_id(CONDITIONS[0]))
     text = realism_prompt(prompt)

@@ -26,7 +26,8 @@ def get_pack(name: str, *, allow_unfilled: bool = False) -> Pack:
         return load_pack(BUILTIN_PACK_DIR)
     path = Path(name).expanduser()
     if path.is_dir() and not (path / "pack.yaml").exists() and (path / "paper.yaml").is_file():
-        from insider.variants.paper import PaperVariantPack  # a variant of the paper pack (insider vary paper)
+        # a variant of the paper pack (insider vary paper); imported here, as the pack it varies
+        from insider.variants.paper import PaperVariantPack
 
         return PaperVariantPack(path, allow_unfilled=allow_unfilled)
     if path.is_dir():

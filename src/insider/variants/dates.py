@@ -40,7 +40,7 @@ class Shift:
     hours: int
 
     @classmethod
-    def draw(cls, rng: random.Random) -> "Shift":
+    def draw(cls, rng: random.Random) -> Shift:
         weeks = rng.choice([w for w in range(-8, 9) if w])
         return cls(days=7 * weeks, hours=rng.choice([-1, 0, 1]))
 

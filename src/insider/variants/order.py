@@ -32,7 +32,7 @@ class _Group:
     people: frozenset[str]
     pinned: bool
 
-    def depends(self, other: "_Group") -> bool:
+    def depends(self, other: _Group) -> bool:
         return bool(self.threads & other.threads or self.people & other.people)
 
 

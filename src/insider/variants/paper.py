@@ -219,9 +219,11 @@ def make_spec(name: str, index: int, seed: int, perturbations: list[str]) -> Pap
     )
 
 
-def write_paper_variant(target: OutputDir, name: str, index: int, seed: int, perturbations: list[str]) -> "VariantResult":
+def write_paper_variant(target: OutputDir, name: str, index: int, seed: int, perturbations: list[str]) -> VariantResult:
     """Write one paper variant (`paper.yaml`, `variant.json`) and render its whole grid."""
-    from insider.variants.vary import VariantResult  # vary imports this module for paper variants
+    from insider.variants.vary import (
+        VariantResult,  # vary imports this module for paper variants
+    )
 
     spec = make_spec(name, index, seed, perturbations)
     manifest = VariantManifest(parent="paper", parent_hash=paper_hash(), seed=seed, index=index, perturbations=perturbations)

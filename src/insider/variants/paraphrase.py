@@ -176,7 +176,7 @@ async def _ask(model: Model, prompt: str, seed: int, check: Callable[[str], Any]
     for attempt in range(ATTEMPTS):
         try:
             output = await model.generate(prompt, config=GenerateConfig(seed=seed + attempt))
-        except Exception as exc:  # a provider failure rejects this part; the others go on
+        except Exception as exc:  # noqa: BLE001 - a provider failure rejects this part; the others go on
             reason = f"the model call failed: {type(exc).__name__}: {exc}"
             continue
         try:
@@ -190,7 +190,7 @@ async def paraphrase_tree(tree: PackTree, model: str | Model, *, seed: int = 0) 
     """Paraphrase every email body and story of `tree` in place."""
     try:
         llm = get_model(model) if isinstance(model, str) else model
-    except Exception as exc:  # an unknown provider or missing key: one line, before any work
+    except Exception as exc:  # noqa: BLE001 - an unknown provider or missing key: one line, before any work
         raise InsiderError(f"--paraphrase {model}: {type(exc).__name__}: {exc}") from None
     facts = pack_facts(tree)
     report = ParaphraseReport()

@@ -19,7 +19,13 @@ from typing import Any
 
 import yaml
 
-from insider.scenarios.packfiles import FRONT_MATTER_RE, MANIFEST, PackFiles, parse_yaml, pack_error
+from insider.scenarios.packfiles import (
+    FRONT_MATTER_RE,
+    MANIFEST,
+    PackFiles,
+    pack_error,
+    parse_yaml,
+)
 
 #: the code of a Jinja2 template: expressions, statements and comments
 TEMPLATE_TAG_RE = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
@@ -89,7 +95,7 @@ class PackTree:
     texts: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, root: Path) -> "PackTree":
+    def read(cls, root: Path) -> PackTree:
         """Read the files `pack.yaml` names (the pack must have loaded: see `load_pack`)."""
         files = PackFiles(root.resolve())
         manifest = files.yaml(MANIFEST, MANIFEST, "")
@@ -105,7 +111,7 @@ class PackTree:
                     tree.emails[entry["file"]] = _read_email(files, entry["file"], rel, f"emails.{i}.file", tree)
         return tree
 
-    def copy(self) -> "PackTree":
+    def copy(self) -> PackTree:
         return copy.deepcopy(self)
 
     # -- views

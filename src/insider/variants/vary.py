@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from insider.errors import InsiderError
@@ -24,8 +23,19 @@ from insider.outputs import OutputDir
 from insider.scenarios import BUILTIN_PACK_DIR
 from insider.scenarios.directory import load_pack
 from insider.scenarios.packfiles import MANIFEST
-from insider.variants.manifest import VARIANT_FILE, VariantManifest, dump, pack_hash, read_variant
-from insider.variants.perturb import PAPER_PERTURBATIONS, PERTURBATIONS, parse_perturbations, perturb
+from insider.variants.manifest import (
+    VARIANT_FILE,
+    VariantManifest,
+    dump,
+    pack_hash,
+    read_variant,
+)
+from insider.variants.perturb import (
+    PAPER_PERTURBATIONS,
+    PERTURBATIONS,
+    parse_perturbations,
+    perturb,
+)
 from insider.variants.tree import PackTree
 
 if TYPE_CHECKING:
