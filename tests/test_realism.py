@@ -83,3 +83,14 @@ def test_builtin_and_paper_are_not_rated_in_place():
     for pack in ("builtin", "paper"):
         with pytest.raises(InsiderError, match="part of insider"):
             asyncio.run(rate_pack(pack, "mockllm/model"))
+
+
+def test_the_realism_command_prints_each_rating_and_exits_1_on_a_failure(capsys, tmp_path):
+    from clihelp import run_cli
+
+    [variant] = vary(str(MINIMAL), tmp_path, 1, seed=2, perturbations="dates")
+    result = run_cli(capsys, "realism", str(variant.path), "--judge", "mockllm/model", "--conditions", CONDITIONS[0])
+    assert result.code == 1, result.err
+    assert result.out.splitlines()[0] == f"{CONDITIONS[0]}: no score (unparseable answer: expected one <score> tag, found 0)"
+    assert "realism none over 0 rated conditions; 1 failed" in result.out
+    assert read_realism(variant.path).failed == {CONDITIONS[0]: "unparseable answer: expected one <score> tag, found 0"}

@@ -298,3 +298,18 @@ def test_a_broken_paper_variant_is_one_clear_error(paper_variant, tmp_path):
     (broken / "paper.yaml").write_text("name: x\nrenames: {Kyle: '</email><email>'}\n")
     with pytest.raises(InsiderError, match="paper.yaml.*insider vary paper"):
         get_pack(str(broken))
+
+
+def test_the_vary_command_prints_one_line_per_variant(capsys, tmp_path):
+    from clihelp import run_cli
+
+    minimal = Path(__file__).parent / "data" / "packs" / "minimal"
+    result = run_cli(capsys, "vary", str(minimal), "--out", str(tmp_path), "--variants", "2", "--perturb", "dates,names")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"{tmp_path}/minimal-v01: names, dates (78 conditions)",
+        f"{tmp_path}/minimal-v02: names, dates (78 conditions)",
+        f"2 of 2 variants written to {tmp_path}",
+    ]
+    again = run_cli(capsys, "vary", str(minimal), "--out", str(tmp_path), "--variants", "1")
+    assert again.code == 2 and "already exists" in again.err

@@ -110,6 +110,15 @@ async def rate(prompt: ScenarioPrompt, judge: Model) -> Rating:
         return Rating(prompt.condition_id, failure=f"unparseable answer: {exc}")
 
 
+async def _rate_condition(pack: Pack, condition: Condition, judge: Model) -> Rating:
+    """A condition the pack refuses to render (the paper pack's unfilled cells) is a failure too."""
+    try:
+        prompt = pack.render(condition)
+    except InsiderError as exc:
+        return Rating(condition.id, failure=f"not rendered: {exc}")
+    return await rate(prompt, judge)
+
+
 def rating_dir(pack: str) -> Path:
     """The directory realism.json goes into: a pack directory (a variant's included)."""
     if pack in ("builtin", "paper"):
@@ -145,7 +154,7 @@ async def rate_pack(pack_dir: str, judge: str | Model, conditions: list[str] | N
         model = get_model(judge) if isinstance(judge, str) else judge
     except Exception as exc:  # noqa: BLE001 - an unknown provider or a missing key: one line
         raise InsiderError(f"--judge {judge}: {type(exc).__name__}: {exc}") from None
-    ratings = await asyncio.gather(*(rate(pack.render(c), model) for c in chosen))
+    ratings = await asyncio.gather(*(_rate_condition(pack, c, model) for c in chosen))
     name = judge if isinstance(judge, str) else str(model)
     previous = read_realism(root)
     scores = dict(previous.scores) if previous and previous.judge == name else {}
