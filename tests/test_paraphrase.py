@@ -108,3 +108,12 @@ def test_the_paper_pack_cannot_be_paraphrased(tmp_path):
 
     with pytest.raises(InsiderError, match="cannot be paraphrased"):
         vary("paper", tmp_path, 1, paraphrase="mockllm/model")
+
+
+def test_a_pack_error_is_traced_to_the_paraphrase_it_names():
+    from insider.variants.vary import _culprit
+
+    parts = ["stories/a.yaml#america", "stories/a.yaml#safety", "emails/x.md"]
+    assert _culprit("stories/a.yaml: stories.safety.old_focus: bad value", parts) == "stories/a.yaml#safety"
+    assert _culprit("emails/x.md: body: missing variable", parts) == "emails/x.md"
+    assert _culprit("pack.yaml: canary: missing", parts) is None

@@ -200,10 +200,17 @@ def _write_validated(
             result.conditions = len(load_pack(result.path).conditions())
             return
         except InsiderError as exc:
-            culprit = next((part for part in originals if str(exc).startswith(part.split("#")[0] + ":")), None)
+            culprit = _culprit(str(exc), list(originals))
             if culprit is None:
                 shutil.rmtree(result.path)
                 raise InsiderError(f"variant {name} did not validate and was removed: {exc}") from None
             originals.pop(culprit)(tree)
             result.rejected[culprit] = f"the pack did not validate with it: {exc}"
             result.paraphrased -= 1
+
+
+def _culprit(message: str, parts: list[str]) -> str | None:
+    """The paraphrased part a pack error names: `file: key: ...` (a story as `file#key`)."""
+    in_file = [part for part in parts if message.startswith(part.split("#")[0] + ":")]
+    named = [part for part in in_file if "#" in part and f"stories.{part.split('#')[1]}" in message]
+    return (named or in_file or [None])[0]
