@@ -155,14 +155,15 @@ def test_the_report_gets_a_robustness_section_from_a_two_variant_run(tmp_path, v
     assert len(plots) == 2 and all("![" in text and f"plots/{p}" in text for p in plots if p.endswith(".svg"))
 
 
-def test_the_robustness_config_validates_and_names_builtin_and_ten_variants(tmp_path, monkeypatch):
-    """Its packs resolve from the directory `insider run` starts in; the variants are copies here
-    (a stand-in for `insider vary builtin --out variants/builtin --variants 10`)."""
+def test_the_robustness_config_runs_on_the_variants_its_header_command_makes(tmp_path, monkeypatch, capsys):
+    """The header's `insider vary builtin --out variants/builtin --variants 10`, run from the
+    directory `insider run` starts in, makes exactly the packs the file lists, and each loads."""
+    from clihelp import run_cli
     from insider.scenarios import get_pack
 
     config = load_experiment(Path(__file__).parents[1] / "configs" / "robustness.yaml")
     assert config.pack_names == ["builtin", *[f"variants/builtin/builtin-v{i:02d}" for i in range(1, 11)]]
-    (tmp_path / "variants" / "builtin").mkdir(parents=True)
-    made = [copy_variant(tmp_path / "variants" / "builtin", i) for i in (1, 10)]
     monkeypatch.chdir(tmp_path)
-    assert [get_pack(config.pack_names[i]).name for i in (1, 10)] == [path.name for path in made]
+    made = run_cli(capsys, "vary", "builtin", "--out", "variants/builtin", "--variants", "10")
+    assert made.code == 0, made.err
+    assert [get_pack(name).name for name in config.pack_names[1:]] == [f"builtin-v{i:02d}" for i in range(1, 11)]
