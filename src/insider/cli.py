@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own (vendored) click
 
-from insider.errors import InsiderError
+from insider.errors import InsiderError, ProblemsError
 from insider.redact import redact
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _dotenv() -> None:
+    # Before any command: a .env file in the working directory (or above it) sets environment
+    # variables, as Inspect's own CLI reads it (variables already set win). Inspect imports here.
+    from inspect_ai._util.dotenv import init_dotenv
+
+    init_dotenv()
 
 PackOption = Annotated[
     Optional[str],
@@ -157,6 +166,27 @@ def estimate(config: ConfigArgument, as_json: JsonOption = False) -> None:
         f"total: {'unpriced models: ' + ', '.join(result.unpriced) if total is None else f'${total:,.2f} expected, ${result.cost_max_usd:,.2f} at most'}",
         highlight=False,
     )
+
+
+@app.command()
+def check(config: ConfigArgument) -> None:
+    """Check an experiment as `insider run` does before its first call, and list every problem, by model."""
+    from insider.experiment.config import load_experiment
+    from insider.experiment.preflight import experiment_problems, report
+
+    experiment = load_experiment(config)
+    _, problems = experiment_problems(experiment)
+    if problems:
+        console.print(f"{config}: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was run", highlight=False, soft_wrap=True)
+        for line in report(problems):
+            console.print(escape(redact(line)), highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    entries, conditions = len(experiment.models), len(experiment.conditions())
+    console.print(
+        f"{config}: ready: {entries} model entr{'ies' if entries > 1 else 'y'} x {conditions} conditions x "
+        f"{experiment.samples} samples; providers, SDKs, API keys, settings, mode and context checked",
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
 
 
 @app.command()
@@ -560,6 +590,14 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def _report(headline: str, lines: list[str], code: int = 2) -> NoReturn:
+    """Print an `error:` headline and the lines under it on stderr (credentials redacted), and exit."""
+    err_console.print(f"[bold red]error:[/] {escape(redact(headline))}", highlight=False, soft_wrap=True)
+    for line in lines:
+        err_console.print(escape(redact(line)), highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main() -> None:
     """Entry point: every failure is one `error:` line on stderr and exit code 2 (130 when interrupted)."""
     sys.argv = _ray_address_optional(sys.argv)
@@ -575,6 +613,10 @@ def main() -> None:
         _fail(exc.format_message())
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
+    except ProblemsError as exc:
+        if exc.count > 1:
+            _report(exc.headline, exc.lines)
+        _fail(str(exc))
     except InsiderError as exc:
         _fail(str(exc))
     except BrokenPipeError:  # `insider conditions | head`: the reader stopped reading

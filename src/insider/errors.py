@@ -20,6 +20,17 @@ class InsiderError(Exception):
         super().__init__(redact(" ".join(message.split())))
 
 
+class ProblemsError(InsiderError):
+    """Problems found at once: the message is all of them on one line; when there are several
+    the CLI prints `headline` and then `lines` (a problem, or a heading, each)."""
+
+    def __init__(self, message: str, count: int, headline: str, lines: list[str]) -> None:
+        super().__init__(message)
+        self.count = count
+        self.headline = headline
+        self.lines = lines
+
+
 def one_line(message: str) -> str:
     """Inspect's prerequisite messages carry rich markup and line breaks: one plain line."""
     text = re.sub(r"^ERROR:\s*", "", _MARKUP.sub("", message).strip())

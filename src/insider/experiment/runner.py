@@ -16,16 +16,8 @@ from insider import logdir
 from insider.errors import InsiderError, one_line
 from insider.experiment import budget
 from insider.experiment.config import Experiment
-from insider.experiment.estimate import Estimate, estimate_experiment, prompt_tokens
-from insider.experiment.preflight import (
-    check_context,
-    check_judge,
-    check_local_context,
-    check_model,
-    reasoning_room,
-    thinking_budget,
-    unsupported_settings,
-)
+from insider.experiment.estimate import Estimate, estimate_experiment
+from insider.experiment.preflight import NEEDED_TO_RUN, PreflightError, experiment_problems
 from insider.experiment.shards import (
     Layout,
     Shard,
@@ -35,7 +27,7 @@ from insider.experiment.shards import (
     read_layout,
     shard_dir,
 )
-from insider.experiment.tasks import check_mode, design_id, experiment_task, render_all, task_name
+from insider.experiment.tasks import design_id, experiment_task, task_name
 from insider.inputs import unreadable_log
 from insider.logdir import LogFile
 from insider.redact import guard
@@ -55,30 +47,16 @@ class RunResult:
 
 
 def prepare(experiment: Experiment, require_keys: bool = True) -> Estimate:
-    """Everything that can fail before a model call: pack, mode, rendering, models, keys, context.
+    """Everything that can fail before a model call (`insider.experiment.preflight`), all of it
+    reported at once as a `PreflightError`; then the estimate.
 
-    `require_keys=False` (for estimates) lets missing API keys pass.
+    `require_keys=False` (for estimates) lets missing API keys and provider SDKs pass.
     """
-    conditions = [c.id for c in experiment.conditions()]
-    prompts = []
-    for pack in experiment.pack_names:
-        check_mode(pack, experiment.mode)
-        prompts += render_all(pack, conditions, experiment.allow_unfilled)
-    longest = max(prompts, key=lambda p: prompt_tokens(p, experiment.mode))
-    longest_tokens = prompt_tokens(longest, experiment.mode)
-    for i, entry in enumerate(experiment.models):
-        where = f"models[{i}]" + (f" ({entry.label})" if entry.label != entry.model else "")
-        settings = experiment.generate_settings(entry)
-        model = check_model(entry.model, where, require_keys, experiment.provider_args(entry))
-        api = model.api if model is not None else None
-        problems = unsupported_settings(entry.model, settings, api) + [p for p in [reasoning_room(settings, api)] if p]
-        if problems:
-            raise InsiderError(f"{where}: " + "; ".join(problems))
-        max_tokens = settings.get("max_tokens") or 0
-        check_context(entry.model, longest_tokens, max_tokens, longest.condition_id, thinking_budget(settings, api) or 0)
-        if entry.model.startswith("insider-local/"):
-            check_local_context(entry.model, experiment.provider_args(entry), prompts, experiment.mode, max_tokens or 1024)
-    check_judge(experiment.judge, {c.scenario for c in experiment.conditions()}, require_keys)
+    prompts, problems = experiment_problems(experiment)
+    if not require_keys:
+        problems = [problem for problem in problems if problem.kind not in NEEDED_TO_RUN]
+    if problems:
+        raise PreflightError(problems)
     return estimate_experiment(experiment, prompts)
 
 

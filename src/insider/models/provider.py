@@ -39,6 +39,9 @@ class LocalModelAPI(ModelAPI):
     use_extra_bufts, prefix_cache_mb).
     """
 
+    #: the interaction modes it can run (pre-flight refuses the others before any call)
+    modes = ("text",)
+
     def __init__(
         self,
         model_name: str,
