@@ -10,8 +10,8 @@ gate-first and once without. Only the number of grader calls is measured; no net
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -61,4 +61,9 @@ async def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main([Path(p) for p in sys.argv[1:]] or DEFAULT_SETS))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "labels", nargs="*", type=Path, default=DEFAULT_SETS, metavar="LABELS.jsonl",
+        help="labelled sets to judge (default: tests/data/labels.jsonl and labels_holdout.jsonl)",
+    )  # fmt: skip
+    asyncio.run(main(parser.parse_args().labels))

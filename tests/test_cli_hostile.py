@@ -60,6 +60,15 @@ HOSTILE: dict[str, list[list[str]]] = {
         ["{logs_dir}"],
         ["{packs_twice_yaml}"],
     ],
+    "check": [
+        ["{binary_yaml}"],
+        ["{utf16_yaml}"],
+        ["{alias_bomb_yaml}"],
+        ["{duplicate_key_yaml}"],
+        ["{out_of_range_yaml}"],
+        ["{logs_dir}"],
+        ["{missing}"],
+    ],
     "run": [
         ["{duplicate_key_yaml}"],
         ["{binary_yaml}"],

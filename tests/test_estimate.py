@@ -133,7 +133,7 @@ def test_prompt_longer_than_the_context_is_refused_with_both_numbers(monkeypatch
     with pytest.raises(InsiderError) as info:
         prepare(experiment(models=["openai/gpt-3.5-turbo"], max_tokens=4000))
     message = str(info.value)
-    assert "4096-token context" in message and "max_tokens is 4000" in message and "never truncated" in message
+    assert "4096-token context" in message and "max_tokens 4000" in message and "never truncated" in message
 
 
 def test_spend_counts_priced_calls_and_a_zero_budget_allows_free_models():
@@ -151,6 +151,6 @@ def test_local_model_prompts_are_counted_exactly_and_refused_before_any_call():
     with pytest.raises(InsiderError) as info:
         prepare(exp)
     message = str(info.value)
-    assert message.startswith(f"{CONDITION}: prompt does not fit insider-local/smollm2")
-    assert "max_tokens 7000" in message and "context of 8192 tokens" in message
+    assert message.startswith("models[0]: 1 of 1 prompts do not fit with max_tokens 7000 in the 8192-token context of insider-local/smollm2")
+    assert f"the tightest is {CONDITION}" in message
     assert prepare(experiment(models=["insider-local/smollm2"], max_tokens=256, run={})).rows[0].calls == 3

@@ -134,7 +134,7 @@ def test_settings_inspect_can_honour_pass():
 
 def test_the_context_check_counts_the_reasoning_budget_when_max_tokens_is_unset(tmp_path):
     message = refusal(tmp_path, [{"model": SONNET, "reasoning_tokens": 250_000}], max_tokens=None)
-    assert "its reasoning budget is 250000, more than its 200000-token context" in message
+    assert "its reasoning budget of 250000 tokens in the 200000-token context" in message
 
 
 def test_estimate_counts_reasoning_as_output_expected_and_at_most():
