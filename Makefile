@@ -16,6 +16,7 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF "-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-in
 run: $(STAMP)
 	$(BIN)/insider run configs/quickstart.yaml
 	$(BIN)/insider report logs/quickstart --out reports/quickstart --compare-paper
+	@echo "insider is in $(BIN), not on your PATH: run 'source $(BIN)/activate' to type insider, or call $(BIN)/insider"
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
