@@ -147,3 +147,10 @@ def test_dotenv_in_the_working_directory_is_read_before_preflight_and_the_enviro
     del os.environ["INSIDER_DOTENV_PROBE"]
     assert run_cli(capsys, "conditions", "--pack", "builtin").code == 0
     assert os.environ["INSIDER_DOTENV_PROBE"] == "read"
+
+
+def test_a_mode_the_model_cannot_run_is_refused_before_any_call(tmp_path):
+    spec = yaml.safe_load(write(tmp_path / "tools.yaml", ["insider-local/smollm2", "mockllm/model"], pack="builtin", mode="tools").read_text())
+    _, problems = experiment_problems(Experiment.model_validate(spec))
+    assert [(p.where, p.kind) for p in problems] == [("models[0]", "setting")]
+    assert problems[0].text.startswith("mode tools: insider-local/smollm2 runs mode text only (no tool calling)")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,12 +30,12 @@ from pathlib import Path
 import pytest
 import yaml
 from clihelp import run_cli
+from freshclone import ROOT, fresh_clone
 
 from insider import cli
 from insider.experiment.config import Experiment
 from insider.experiment.runner import run_experiment
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELLS = ("console", "bash", "sh", "shell")
 LANGUAGES = (*SHELLS, "python")
@@ -128,12 +127,7 @@ def matches(shown: list[str], printed: list[str]) -> bool:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository's tracked files, with logs/quickstart made on mockllm."""
-    root = tmp_path_factory.mktemp("docs") / "insider"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
-    for name in filter(None, tracked.split("\0")):
-        if (ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, root / name)
+    root = fresh_clone(tmp_path_factory.mktemp("docs") / "insider")
     spec = yaml.safe_load((root / "configs/quickstart.yaml").read_text())
     spec.update(models=["mockllm/model"], run={**spec["run"], "log_dir": str(root / "logs/quickstart")})
     assert run_experiment(Experiment.model_validate(spec), display="none").complete
