@@ -10,6 +10,7 @@ and names a grader it plays, as the config's comments say to, with one sample pe
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fakeserver import FakeServer
-from freshclone import ROOT, fresh_clone
+from freshclone import fresh_clone
 
 KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "XAI_API_KEY", "TOGETHER_API_KEY", "OPENROUTER_API_KEY")
 #: the quickstart's cell with the shortest prompt for the embedded model
@@ -89,11 +90,13 @@ def test_the_real_model_steps_with_keys_faked_and_providers_stubbed(clone: Path)
         assert "insider check configs/paper-headline.yaml" in steps
         out = shell(clone, "source .venv/bin/activate && insider check configs/paper-headline.yaml")
         assert out.startswith("configs/paper-headline.yaml: ready: 11 model entries x 7 conditions x 100 samples")
-        out = shell(clone, ".venv/bin/insider estimate configs/paper-headline.yaml")
-        expected, most = re.search(r"total: \$([\d,.]+) expected, \$([\d,.]+) at most", out).groups()
-        agents = re.search(r"agents cost about \$(\d+) expected \(at most ~\$(\d+)", steps).groups()
-        judge = re.search(r"about \$(\d+) more", steps).group(1)
-        assert abs(float(expected.replace(",", "")) - int(agents[0]) - int(judge)) < 3, (expected, agents, judge)
+        estimate = json.loads(shell(clone, ".venv/bin/insider estimate configs/paper-headline.yaml --json"))
+        rows = {role: [r for r in estimate["rows"] if r["role"] == role] for role in ("agent", "judge")}
+        quoted = re.search(r"agents cost about \$(\d+) expected \(at most ~\$(\d+) .*?judge \(.*?\) about \$(\d+) more", steps, re.S)
+        agents_expected, agents_most, judge_expected = map(int, quoted.groups())
+        assert round(sum(r["cost_expected_usd"] for r in rows["agent"])) == agents_expected
+        assert round(sum(r["cost_max_usd"] for r in rows["agent"]), -1) == agents_most
+        assert round(sum(r["cost_expected_usd"] for r in rows["judge"])) == judge_expected
 
         # step 5: the run, keeping the models the fake server can play and a grader it plays
         config = clone / "configs/paper-headline.yaml"
