@@ -154,3 +154,13 @@ def test_a_mode_the_model_cannot_run_is_refused_before_any_call(tmp_path):
     _, problems = experiment_problems(Experiment.model_validate(spec))
     assert [(p.where, p.kind) for p in problems] == [("models[0]", "setting")]
     assert problems[0].text.startswith("mode tools: insider-local/smollm2 runs mode text only (no tool calling)")
+
+
+def test_a_model_built_earlier_in_the_process_with_a_key_does_not_hide_a_missing_key(tmp_path, capsys, monkeypatch):
+    from inspect_ai.model import get_model
+
+    monkeypatch.setenv("TOGETHER_API_KEY", "sk-test-not-a-real-key")
+    get_model("together/check/memoized")  # Inspect memoizes it, key and all
+    monkeypatch.delenv("TOGETHER_API_KEY")
+    result = run_cli(capsys, "check", str(write(tmp_path / "memo.yaml", ["together/check/memoized"])))
+    assert result.code == 2 and "API key missing: set TOGETHER_API_KEY" in result.out

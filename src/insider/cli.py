@@ -184,7 +184,7 @@ def check(config: ConfigArgument) -> None:
     entries, conditions = len(experiment.models), len(experiment.conditions())
     console.print(
         f"{config}: ready: {entries} model entr{'ies' if entries > 1 else 'y'} x {conditions} conditions x "
-        f"{experiment.samples} samples; providers, SDKs, API keys, settings, mode and context checked",
+        f"{experiment.samples} samples; pre-flight found no problem",
         highlight=False, soft_wrap=True,
     )  # fmt: skip
 

@@ -120,8 +120,8 @@ def model_problems(
     if "/" not in model:
         fix = f"needs a provider prefix, e.g. openai/{model} or anthropic/{model}"
         return None, [Problem(where, model, "provider", f"model {model!r} {fix}")]
-    try:
-        built = get_model(model, **(model_args or {}))
+    try:  # never a memoized model: one built earlier in this process may have had a key since unset
+        built = get_model(model, memoize=False, **(model_args or {}))
         key, variables = built.api.api_key, built.api.api_key_vars
         if key is not None and not key.strip() and variables:  # set, but to nothing: every call would fail
             text = f"API key missing: {variables[0]} is set but empty (in the environment or in .env)"
