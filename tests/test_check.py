@@ -115,11 +115,19 @@ def test_following_the_context_advice_fits_every_condition(tmp_path, monkeypatch
     assert tighter.startswith("1 of 3 prompts do not fit") and advice(tighter) == largest
 
 
-def test_every_shipped_config_passes_check_with_the_providers_extra_installed(capsys, monkeypatch):
-    """The venv is built with `.[providers]`: with keys set, no shipped config lacks an SDK."""
+#: a command a config's header says to run first (e.g. `insider vary ...` to make its packs)
+HEADER_COMMAND = re.compile(r"^#\s+insider (?!run\b)(.+)$", re.M)
+
+
+def test_every_shipped_config_passes_check_with_the_providers_extra_installed(tmp_path, capsys, monkeypatch):
+    """The venv is built with `.[providers]`: with keys set, no shipped config lacks an SDK. Each
+    config is checked as its header says to use it (commands it names run first, in one directory)."""
     for key in KEYS:
         monkeypatch.setenv(key, "placeholder-key-for-the-check")
+    monkeypatch.chdir(tmp_path)
     for config in sorted((ROOT / "configs").glob("*.yaml")):
+        for command in HEADER_COMMAND.findall(config.read_text()):
+            assert run_cli(capsys, *command.split()).code == 0, f"{config.name}: insider {command}"
         result = run_cli(capsys, "check", str(config))
         assert result.code == 0, f"{config.name}:\n{result.out}{result.err}"
         assert ": ready: " in result.out

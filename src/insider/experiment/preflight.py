@@ -278,20 +278,19 @@ def api_context(model: str) -> Context | None:
 
 
 def local_counts(
-    api: Any, prompts: list["ScenarioPrompt"], names: dict[int, str], mode: str
+    api: Any, prompts: dict[str, "ScenarioPrompt"], mode: str
 ) -> tuple[dict[str, int], Context] | None:
-    """For in-process models (insider-local): every prompt (by its name in `names`, keyed by
-    `id(prompt)`) counted exactly with the model's own tokenizer and chat template, and the
-    model's context; None for other models."""
+    """For in-process models (insider-local): every prompt (by name) counted exactly with the
+    model's own tokenizer and chat template, and the model's context; None for other models."""
     from insider.agent import sample_messages
 
     local = getattr(api, "local", None)
     if local is None:
         return None
     counts = {}
-    for prompt in prompts:
+    for name, prompt in prompts.items():
         messages = [{"role": m.role, "content": m.text} for m in sample_messages(prompt, mode)]
-        counts[names[id(prompt)]] = len(local.prompt_tokens(messages)[0])
+        counts[name] = len(local.prompt_tokens(messages)[0])
     larger = "use a model with a larger context"
     if local.n_ctx_train and local.n_ctx_train > local.n_ctx:
         larger += f" (or raise the model arg n_ctx, up to this model's trained {local.n_ctx_train})"
@@ -326,8 +325,8 @@ def experiment_problems(experiment: "Experiment") -> tuple[list["ScenarioPrompt"
             problems.append(Problem("experiment", None, "experiment", str(exc)))
     if problems:  # a pack that cannot render: no prompts to fit, whatever the others rendered
         prompts = []
-    names = {id(p): p.condition_id if len(packs) == 1 else f"{p.condition_id} (pack {p.pack})" for p in prompts}
-    counts = {names[id(prompt)]: prompt_tokens(prompt, experiment.mode) for prompt in prompts}
+    named = {p.condition_id if len(packs) == 1 else f"{p.condition_id} (pack {p.pack})": p for p in prompts}
+    counts = {name: prompt_tokens(prompt, experiment.mode) for name, prompt in named.items()}
     for i, entry in enumerate(experiment.models):
         where = f"models[{i}]" + (f" ({entry.label})" if entry.label != entry.model else "")
         settings = experiment.generate_settings(entry)
@@ -340,7 +339,7 @@ def experiment_problems(experiment: "Experiment") -> tuple[list["ScenarioPrompt"
         found += [Problem(where, entry.model, "setting", text) for text in texts]
         if prompts:
             try:
-                local = local_counts(api, prompts, names, experiment.mode)
+                local = local_counts(api, named, experiment.mode)
             except InsiderError as exc:  # the model's chat template refused the messages
                 found.append(Problem(where, entry.model, "setting", str(exc)))
                 local = None
