@@ -38,7 +38,13 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def shell(clone: Path, command: str, env: dict[str, str] | None = None, timeout: int = 600) -> str:
     """Run a command in the clone as the user would type it; its output (it must succeed)."""
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
+    # a user's shell: no keys, and not inside a make (under `make test` a nested make would print
+    # "Entering directory" lines)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
     done = subprocess.run(["bash", "-c", command], cwd=clone, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"`{command}`: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
