@@ -57,8 +57,8 @@ def sample_metadata(
     model entry it runs under (its label and generation settings), and for a variant pack its
     parent and realism scores.
 
-    The emails and the pack's provenance travel with the sample (the emails as records and as
-    the text block the agent read), so judging or analysing it again never needs the pack.
+    The emails and the pack's provenance travel with the sample (`inbox`: the emails as records
+    and as the text block the agent read), so judging or analysing it again never needs the pack.
     """
     condition = parse_condition_id(prompt.condition_id)
     return {
@@ -66,8 +66,10 @@ def sample_metadata(
         "pack": pack,
         "mode": mode,
         "facts": prompt.facts.model_dump(),
-        "emails": [email.model_dump() for email in prompt.emails],
-        "email_block": prompt.email_block,
+        # one mapping, not two top-level keys: Inspect shortens every top-level string of a
+        # sample's metadata (textwrap, ~1 ms for an 8 kB block) each time it builds the sample's
+        # summary, while a large mapping is dropped from the summary at once
+        "inbox": {"emails": [email.model_dump() for email in prompt.emails], "block": prompt.email_block},
         "content_hash": prompt.content_hash(),
         **({"model_label": model_label} if model_label is not None else {}),
         **({"model_settings": model_settings} if model_settings is not None else {}),

@@ -80,16 +80,20 @@ class SampleContext:
 def sample_context(metadata: dict[str, Any]) -> SampleContext:
     """Scenario, facts and emails of a sample, from its metadata.
 
-    Samples carry their emails (records and text block) since insider 0.2; older logs get them
-    by rendering the condition with its pack again.
+    Samples carry their emails (records and text block) under `inbox`; logs written before that
+    hold them as top-level `emails` and `email_block`, and older logs get them by rendering the
+    condition with its pack again.
     """
     missing = [key for key in ("scenario", "facts", "condition_id") if key not in metadata]
     if missing:
         raise InsiderError(f"sample metadata lacks {', '.join(missing)}; is this an insider log?")
     facts = ScenarioFacts.model_validate(metadata["facts"])
-    if "emails" in metadata and "email_block" in metadata:
-        emails = tuple(Email.model_validate(e) for e in metadata["emails"])
-        email_block = metadata["email_block"]
+    inbox = metadata.get("inbox")
+    if inbox is None and "emails" in metadata and "email_block" in metadata:
+        inbox = {"emails": metadata["emails"], "block": metadata["email_block"]}
+    if inbox is not None:
+        emails = tuple(Email.model_validate(e) for e in inbox["emails"])
+        email_block = inbox["block"]
     else:
         emails, email_block = _rendered(metadata.get("pack", "paper"), metadata["condition_id"])
     return SampleContext(metadata["scenario"], facts, emails, email_block)
