@@ -41,7 +41,10 @@ def _encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding("o200k_base")
 
 
+@lru_cache(maxsize=4096)
 def count_tokens(text: str) -> int:
+    """o200k tokens of `text`. Cached: pre-flight and the estimate count the same prompts, and
+    conditions share their system prompts."""
     return len(_encoding().encode(text, disallowed_special=()))
 
 

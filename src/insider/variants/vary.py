@@ -140,15 +140,14 @@ def vary(
         manifest = VariantManifest(
             parent=parent, parent_hash=parent_hash, seed=seed, index=index, perturbations=chosen, paraphrase=None if paraphrase is None else str(paraphrase),
         )
+        originals: dict[str, Callable[[PackTree], None]] = {}
         if paraphrase:
             from insider.variants.paraphrase import paraphrase_tree
 
             report = asyncio.run(paraphrase_tree(variant, paraphrase, seed=seed))
             result.paraphrased, result.rejected = report.accepted, dict(report.rejected)
-            _write_validated(target, name, variant, manifest, result, report.originals)
-        else:
-            _write(target, name, variant, manifest)
-            result.conditions = _validate(result.path, name)
+            originals = report.originals
+        _write_validated(target, name, variant, manifest, result, originals)
         results.append(keep(result))
     return results
 
@@ -179,21 +178,14 @@ def _write(target: OutputDir, name: str, tree: PackTree, manifest: VariantManife
     target.write(files)
 
 
-def _validate(path: Path, name: str) -> int:
-    """Load the written variant (which validates all of it); returns its number of conditions."""
-    try:
-        return len(load_pack(path).conditions())
-    except InsiderError as exc:
-        shutil.rmtree(path)
-        raise InsiderError(f"variant {name} did not validate and was removed (a bug in insider vary; please report it): {exc}") from None
-
-
 def _write_validated(
     target: OutputDir, name: str, tree: PackTree, manifest: VariantManifest, result: VariantResult,
     originals: dict[str, Callable[[PackTree], None]],
 ) -> None:
-    """Write a paraphrased variant; a paraphrase that breaks the pack is undone (and reported)
-    and the variant written again, until it validates."""
+    """Write a variant and load it again (which validates all of it). A paraphrase (`originals`:
+    part -> how to undo it) that breaks the pack is undone and reported, and the variant written
+    again, until it validates; an error no paraphrase explains removes the variant."""
+    unexplained = "" if originals else " (a bug in insider vary; please report it)"
     while True:
         _write(target, name, tree, manifest)
         try:
@@ -203,7 +195,7 @@ def _write_validated(
             culprit = _culprit(str(exc), list(originals))
             if culprit is None:
                 shutil.rmtree(result.path)
-                raise InsiderError(f"variant {name} did not validate and was removed: {exc}") from None
+                raise InsiderError(f"variant {name} did not validate and was removed{unexplained}: {exc}") from None
             originals.pop(culprit)(tree)
             result.rejected[culprit] = f"the pack did not validate with it: {exc}"
             result.paraphrased -= 1
