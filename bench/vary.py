@@ -17,24 +17,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-INSIDER = str(Path(sys.executable).parent / "insider")
+from throughput import BIN, _children_cpu
 
 
 def timed(args: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one run of `insider ARGS` in a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run([INSIDER, *args], check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu, start = _children_cpu(), time.perf_counter()
+    subprocess.run([str(BIN / "insider"), *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def main() -> None:
